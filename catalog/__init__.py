@@ -1,0 +1,1 @@
+"""Certified product models (CCC), the standards' limits as data, compatible vehicle–battery pairs (标配)."""

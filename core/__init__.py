@@ -1,0 +1,1 @@
+"""Shared kernel: regions, organizations, users and roles, jurisdiction scoping, audit log, idempotency."""

@@ -1,0 +1,86 @@
+"""Input and output shapes of the provisioning and auth endpoints (API.md "Provisioning")."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from core.models import Organization, OrganizationKind, Region, User
+
+
+class TokenRequest(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+
+
+class OrganizationBrief(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region_id")
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "kind", "region_code"]
+
+
+class TokenResponse(serializers.Serializer):
+    token = serializers.CharField()
+    role = serializers.CharField()
+    organization = OrganizationBrief(allow_null=True)
+
+
+class OrganizationIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=OrganizationKind.choices)
+    uscc = serializers.CharField(max_length=32)
+    region_code = serializers.RegexField(
+        r"^\d{6}(\d{3})?$", max_length=12, error_messages={"invalid": _("A region code is 6 or 9 digits.")}
+    )
+    qualification_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    qualification_valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class OrganizationUpdate(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    status = serializers.ChoiceField(choices=Organization.Status.choices, required=False)
+    region_code = serializers.RegexField(r"^\d{6}(\d{3})?$", max_length=12, required=False)
+    qualification_no = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    qualification_valid_until = serializers.DateField(required=False, allow_null=True)
+
+
+class OrganizationOut(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region_id")
+    region_name = serializers.CharField(source="region.name")
+
+    class Meta:
+        model = Organization
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "uscc",
+            "region_code",
+            "region_name",
+            "qualification_no",
+            "qualification_valid_until",
+            "status",
+            "created_at",
+        ]
+
+
+class UserIn(serializers.Serializer):
+    username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150)
+    password = serializers.CharField(max_length=256, trim_whitespace=False)
+    organization = serializers.IntegerField(min_value=1)
+    role = serializers.ChoiceField(choices=User.Role.choices)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+
+class UserOut(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "organization", "role", "is_active", "date_joined"]
+
+
+class RegionOut(serializers.ModelSerializer):
+    parent_code = serializers.CharField(source="parent_id", allow_null=True)
+
+    class Meta:
+        model = Region
+        fields = ["code", "name", "level", "parent_code"]

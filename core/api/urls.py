@@ -1,0 +1,14 @@
+from django.urls import path
+
+from core.api import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+    path("organizations/", views.OrganizationListView.as_view(), name="api-organizations"),
+    path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="api-organization"),
+    path("users/", views.UserListView.as_view(), name="api-users"),
+    path("users/<int:pk>/", views.UserDetailView.as_view(), name="api-user"),
+    path("regions/", views.RegionListView.as_view(), name="api-regions"),
+    path("regions/<str:code>/", views.RegionDetailView.as_view(), name="api-region"),
+]

@@ -1,0 +1,116 @@
+"""The demo world: agencies and enterprises in 德州市 and 宁波市北仑区, with a login for each role.
+
+Idempotent: every row is looked up by its natural key (USCC, username) and created only when missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from core.codes import make_uscc
+from core.models import Organization, OrganizationKind, Region, User
+
+DEMO_PASSWORD = "demo-2026"
+
+K = OrganizationKind
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    key: str
+    name: str
+    kind: str
+    region: str
+    qualification: bool = False
+
+
+DEMO_ORGS = [
+    # Market regulators at city and district level, and the departments alerts are shared with.
+    DemoOrg("dz_msa", "德州市市场监督管理局", K.REGULATOR, "371400"),
+    DemoOrg("dc_msa", "德州市德城区市场监督管理局", K.REGULATOR, "371402"),
+    DemoOrg("lc_msa", "德州市陵城区市场监督管理局", K.REGULATOR, "371403"),
+    DemoOrg("dz_police", "德州市公安局", K.POLICE, "371400"),
+    DemoOrg("dz_fire", "德州市消防救援支队", K.FIRE, "371400"),
+    DemoOrg("dz_env", "德州市生态环境局", K.ENVIRONMENT, "371400"),
+    DemoOrg("nb_msa", "宁波市市场监督管理局", K.REGULATOR, "330200"),
+    DemoOrg("bl_msa", "宁波市北仑区市场监督管理局", K.REGULATOR, "330206"),
+    DemoOrg("bl_fire", "宁波市北仑区消防救援大队", K.FIRE, "330206"),
+    # Producers.
+    DemoOrg("maker_dz", "德州德骑电动车有限公司", K.MANUFACTURER, "371402", qualification=True),
+    DemoOrg("maker_bl", "宁波北仑安行车业有限公司", K.MANUFACTURER, "330206", qualification=True),
+    DemoOrg("battery_maker", "山东鲁电新能源电池有限公司", K.BATTERY_MAKER, "371482", qualification=True),
+    # The chain in each city.
+    DemoOrg("dealer_dc", "德城区新湖电动车专卖店", K.DEALER, "371402", qualification=True),
+    DemoOrg("dealer_lc", "陵城区顺达电动车商行", K.DEALER, "371403", qualification=True),
+    DemoOrg("dealer_bl", "北仑区新碶电动车经营部", K.DEALER, "330206", qualification=True),
+    DemoOrg("repair_dc", "德城区诚信电动车维修部", K.REPAIR_SHOP, "371402", qualification=True),
+    DemoOrg("repair_yc", "禹城市老王电动车维修店", K.REPAIR_SHOP, "371482"),  # never filed its qualification
+    DemoOrg("repair_bl", "北仑区大碶电动车修理铺", K.REPAIR_SHOP, "330206", qualification=True),
+    DemoOrg("recycler_dz", "德州市绿源再生资源回收有限公司", K.RECYCLER, "371425", qualification=True),
+]
+
+# (username, organization key or None for the platform administrator, role, what the login shows)
+DEMO_USERS = [
+    ("admin", None, "admin", "platform administrator (Django admin, provisioning)"),
+    ("dz_regulator", "dz_msa", "admin", "德州市市场监督管理局: city regulator"),
+    ("dc_regulator", "dc_msa", "staff", "德城区市场监督管理局: district regulator"),
+    ("lc_regulator", "lc_msa", "staff", "陵城区市场监督管理局: district regulator"),
+    ("dz_police", "dz_police", "staff", "德州市公安局: police department"),
+    ("dz_fire", "dz_fire", "staff", "德州市消防救援支队: fire department"),
+    ("bl_regulator", "bl_msa", "admin", "北仑区市场监督管理局: district regulator in 宁波"),
+    ("maker", "maker_dz", "admin", "德州德骑电动车: vehicle manufacturer"),
+    ("battery_maker", "battery_maker", "admin", "山东鲁电新能源: battery maker"),
+    ("dealer", "dealer_dc", "admin", "德城区新湖电动车专卖店: dealer"),
+    ("dealer_lc", "dealer_lc", "admin", "陵城区顺达电动车商行: dealer"),
+    ("repair", "repair_dc", "admin", "德城区诚信电动车维修部: repair shop"),
+    ("recycler", "recycler_dz", "admin", "德州市绿源再生资源回收: recycler"),
+]
+
+DEMO_LOGINS = [(username, DEMO_PASSWORD, description) for username, _, _, description in DEMO_USERS]
+
+_AGENCY_KINDS = {K.REGULATOR, K.POLICE, K.FIRE, K.ENVIRONMENT, K.HOUSING, K.LOCAL_GOVERNMENT}
+
+
+def demo_uscc(index: int, org: DemoOrg) -> str:
+    # 11 = government agency (机关), 91 = enterprise (企业); then the region, then a made-up organization code.
+    category = "11" if org.kind in _AGENCY_KINDS else "91"
+    return make_uscc(f"{category}{org.region}MA{index:07d}")
+
+
+@transaction.atomic
+def seed_organizations() -> dict[str, Organization]:
+    orgs = {}
+    for index, spec in enumerate(DEMO_ORGS, start=1):
+        org, _ = Organization.objects.get_or_create(
+            uscc=demo_uscc(index, spec),
+            defaults={
+                "name": spec.name,
+                "kind": spec.kind,
+                "region": Region.objects.get(code=spec.region),
+                "qualification_no": f"DZWX-{index:04d}" if spec.qualification else "",
+                "qualification_valid_until": dt.date(2028, 12, 31) if spec.qualification else None,
+            },
+        )
+        orgs[spec.key] = org
+    return orgs
+
+
+@transaction.atomic
+def seed_users(orgs: dict[str, Organization]) -> None:
+    for username, org_key, role, _ in DEMO_USERS:
+        if User.objects.filter(username=username).exists():
+            continue
+        user = User(username=username, organization=orgs.get(org_key) if org_key else None, role=role)
+        if org_key is None:
+            user.is_superuser = user.is_staff = True
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+
+
+def seed() -> dict[str, Organization]:
+    orgs = seed_organizations()
+    seed_users(orgs)
+    return orgs

@@ -1,0 +1,95 @@
+"""What each kind of organization does on the platform: the cards of its home page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from core.models import DEPARTMENT_KINDS, OrganizationKind
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    description: str
+    url_name: str | None = None  # None: the capability is planned but not yet open
+
+
+# The home page template for each kind; makers share one, departments share one.
+HOME_TEMPLATE = {
+    OrganizationKind.REGULATOR: "regulator",
+    OrganizationKind.DEALER: "dealer",
+    OrganizationKind.REPAIR_SHOP: "repair_shop",
+    OrganizationKind.RECYCLER: "recycler",
+    OrganizationKind.MANUFACTURER: "producer",
+    OrganizationKind.BATTERY_MAKER: "producer",
+    OrganizationKind.CHARGING_OPERATOR: "producer",
+    **{kind: "department" for kind in DEPARTMENT_KINDS},
+}
+
+TASKS: dict[str, list[Task]] = {
+    "regulator": [
+        Task(
+            _("Alert inbox"),
+            _("Illegal modifications and complaints in your jurisdiction, live, with SLA countdowns."),
+        ),
+        Task(
+            _("Search a bike or battery"),
+            _("Frame number, battery code, plate, phone or ID number: the whole chain."),
+        ),
+        Task(
+            _("Dashboard and risk map"),
+            _("Districts coloured red, orange, yellow, green; drill down to the bike."),
+        ),
+        Task(_("Monthly report"), _("The monthly safety-governance report, as a page and a PDF.")),
+        Task(
+            _("Enterprises in your jurisdiction"),
+            _("Makers, dealers, repair shops and recyclers, with their status."),
+            "organizations",
+        ),
+    ],
+    "department": [
+        Task(
+            _("Alerts shared with you"),
+            _(
+                "Battery and charging alerts for fire; plates for police; disposal for "
+                "environment. Acknowledge each one."
+            ),
+        ),
+        Task(_("Data feed"), _("Webhooks signed with HMAC-SHA256 deliver every shared alert to your system.")),
+    ],
+    "dealer": [
+        Task(_("Receive goods"), _("Scan each bike and battery as it arrives: green or red, with the reason.")),
+        Task(
+            _("Register a sale"),
+            _("The sale is the registration: scan the bike and battery, enter the buyer."),
+        ),
+        Task(_("Stock"), _("What is in stock now.")),
+        Task(_("Sales ledger"), _("Every sale, exportable for the daily, weekly and monthly duty records.")),
+    ],
+    "repair_shop": [
+        Task(
+            _("Upload a repair"),
+            _("Scan the bike, choose the repair, scan the removed and fitted batteries."),
+        ),
+        Task(_("Batteries to hand over"), _("Removed batteries to hand to recycling, with the days left.")),
+        Task(_("Alerts about your shop"), _("What to rectify, and the form to submit the rectification.")),
+    ],
+    "recycler": [
+        Task(_("Take back"), _("Record the vehicles and batteries you receive.")),
+        Task(_("Disposal"), _("Dismantling and hazardous-waste transfer, with the manifest number.")),
+    ],
+    "producer": [
+        Task(
+            _("Certified models"),
+            _("File your models with their CCC certificates and the compatible batteries."),
+        ),
+        Task(_("Register production"), _("Upload produced frame numbers or battery codes in bulk.")),
+    ],
+}
+
+
+def home_for(kind: str | None) -> tuple[str, list[Task]]:
+    name = HOME_TEMPLATE.get(kind, "platform") if kind else "platform"
+    return name, TASKS.get(name, [])

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+
+from core import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo world (idempotent: a second run changes nothing)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when the demo data is there")
+
+    def handle(self, *args, if_empty: bool, **options):
+        from core.models import User
+
+        if if_empty and User.objects.filter(username="admin").exists():
+            self.stdout.write("demo data already present")
+            return
+        orgs = demo.seed()
+        self.stdout.write(f"demo world ready: {len(orgs)} organizations, {len(demo.DEMO_USERS)} logins")
+        for username, password, description in demo.DEMO_LOGINS:
+            self.stdout.write(f"  {username:<14} {password}  {description}")

@@ -1,0 +1,255 @@
+"""Regions, organizations, users, API tokens, the audit log and stored idempotent responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.scoping import ScopeRule
+
+
+class Region(models.Model):
+    """A GB/T 2260 administrative division (行政区划). Its code is the key every jurisdiction is cut by."""
+
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, _("province")
+        PREFECTURE = 2, _("prefecture")
+        COUNTY = 3, _("county")
+        TOWNSHIP = 4, _("township")
+
+    code = models.CharField(_("code"), max_length=12, primary_key=True)
+    name = models.CharField(_("name"), max_length=64)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        indexes = [models.Index(fields=["code"], name="region_code_prefix", opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def prefix(self) -> str:
+        """The significant digits: every region below this one has a code starting with them."""
+        return region_prefix(self.code, self.level)
+
+    def full_name(self) -> str:
+        names, node = [], self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return "".join(reversed(names))
+
+
+_PREFIX_LENGTH = {1: 2, 2: 4, 3: 6, 4: 9}
+
+
+def region_prefix(code: str, level: int) -> str:
+    return code[: _PREFIX_LENGTH[level]]
+
+
+class OrganizationKind(models.TextChoices):
+    MANUFACTURER = "manufacturer", _("vehicle manufacturer")
+    BATTERY_MAKER = "battery_maker", _("battery maker")
+    DEALER = "dealer", _("dealer")
+    REPAIR_SHOP = "repair_shop", _("repair shop")
+    RECYCLER = "recycler", _("recycler")
+    CHARGING_OPERATOR = "charging_operator", _("charging operator")
+    REGULATOR = "regulator", _("market regulator")
+    POLICE = "police", _("public security (police)")
+    FIRE = "fire", _("fire and rescue")
+    ENVIRONMENT = "environment", _("ecology and environment")
+    HOUSING = "housing", _("housing and urban-rural development")
+    LOCAL_GOVERNMENT = "local_government", _("local government")
+
+
+ENTERPRISE_KINDS = frozenset(
+    {
+        OrganizationKind.MANUFACTURER,
+        OrganizationKind.BATTERY_MAKER,
+        OrganizationKind.DEALER,
+        OrganizationKind.REPAIR_SHOP,
+        OrganizationKind.RECYCLER,
+        OrganizationKind.CHARGING_OPERATOR,
+    }
+)
+DEPARTMENT_KINDS = frozenset(
+    {
+        OrganizationKind.POLICE,
+        OrganizationKind.FIRE,
+        OrganizationKind.ENVIRONMENT,
+        OrganizationKind.HOUSING,
+        OrganizationKind.LOCAL_GOVERNMENT,
+    }
+)
+
+
+class Organization(models.Model):
+    """Every enterprise and agency on the platform, identified by its unified social credit code (统一社会信用代码)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=OrganizationKind.choices)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+")
+    qualification_no = models.CharField(_("qualification number"), max_length=64, blank=True)
+    qualification_valid_until = models.DateField(_("qualification valid until"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # A regulator sees the organizations of its region subtree; an enterprise sees itself.
+    scope = ScopeRule(region="region__code", organizations=("pk",), department_sees_region=True)
+
+    class Meta:
+        ordering = ["region_id", "name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        indexes = [
+            models.Index(fields=["region"], name="org_region_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["kind", "region"], name="org_kind_region"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_enterprise(self) -> bool:
+        return self.kind in ENTERPRISE_KINDS
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.kind == OrganizationKind.REGULATOR
+
+    @property
+    def is_department(self) -> bool:
+        return self.kind in DEPARTMENT_KINDS
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def qualification_valid_on(self, day: dt.date) -> bool:
+        return bool(self.qualification_no) and (
+            self.qualification_valid_until is None or self.qualification_valid_until >= day
+        )
+
+
+class User(AbstractUser):
+    """A person who logs in. Everyone but the platform administrator belongs to one organization."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("administrator")
+        STAFF = "staff", _("staff")
+
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
+
+    scope = ScopeRule(region="organization__region__code", organizations=("organization_id",))
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | models.Q(organization__isnull=False),
+                name="user_belongs_to_organization",
+            )
+        ]
+
+
+class ApiToken(models.Model):
+    """A bearer token for integrations (dealer POS, maker ERP). Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.created_at:%Y-%m-%d})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, to which record, and why. Append-only (PIPL: every unmasking is here)."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("actor organization"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=64)
+    target_type = models.CharField(_("record type"), max_length=64)
+    target_id = models.CharField(_("record"), max_length=64)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    scope = ScopeRule(region="actor_organization__region__code", organizations=("actor_organization_id",))
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["target_type", "target_id", "at"], name="audit_target")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}:{self.target_id}"
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a write sent with an `Idempotency-Key`, replayed for a retry of the same request."""
+
+    principal = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="idempotency_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.principal}:{self.key}"

@@ -1,0 +1,28 @@
+"""Read paths of the shared kernel, already scoped to the viewer."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from core.models import Organization, Region, User
+from core.scoping import scoped
+
+
+def organizations_visible_to(user: User) -> QuerySet[Organization]:
+    return scoped(Organization.objects.select_related("region"), user)
+
+
+def users_visible_to(user: User) -> QuerySet[User]:
+    return scoped(User.objects.select_related("organization"), user)
+
+
+def regions(*, parent: str | None = None, level: int | None = None, name: str | None = None) -> QuerySet[Region]:
+    """Regions are public reference data (GB/T 2260): not scoped."""
+    queryset = Region.objects.all()
+    if parent is not None:
+        queryset = queryset.filter(parent_id=parent)
+    if level is not None:
+        queryset = queryset.filter(level=level)
+    if name:
+        queryset = queryset.filter(name__contains=name)
+    return queryset

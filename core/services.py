@@ -1,0 +1,119 @@
+"""Write paths of the shared kernel: provisioning organizations and users."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from core.audit import audit_record
+from core.codes import clean_uscc
+from core.errors import Conflict, InvalidInput, PermissionRefused
+from core.models import Organization, OrganizationKind, Region, User
+
+
+def region_get(code: str) -> Region:
+    region = Region.objects.filter(code=str(code)).first()
+    if region is None:
+        raise InvalidInput(
+            _("Unknown region code %(code)s.") % {"code": code},
+            code="unknown_region",
+            fields={"region_code": [_("Unknown region code.")]},
+        )
+    return region
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    actor: User,
+    name: str,
+    kind: str,
+    uscc: str,
+    region_code: str,
+    qualification_no: str = "",
+    qualification_valid_until: dt.date | None = None,
+) -> Organization:
+    if kind not in OrganizationKind.values:
+        raise InvalidInput(_("Unknown organization kind."), fields={"kind": [_("Unknown organization kind.")]})
+    uscc = clean_uscc(uscc)
+    region = region_get(region_code)
+    if Organization.objects.filter(uscc=uscc).exists():
+        raise Conflict(
+            _("An organization with this unified social credit code already exists."),
+            code="uscc_taken",
+            fields={"uscc": [_("Already registered.")]},
+        )
+    try:
+        with transaction.atomic():
+            org = Organization.objects.create(
+                name=name.strip(),
+                kind=kind,
+                uscc=uscc,
+                region=region,
+                qualification_no=qualification_no.strip(),
+                qualification_valid_until=qualification_valid_until,
+            )
+    except IntegrityError:  # a concurrent request registered the same USCC first
+        raise Conflict(
+            _("An organization with this unified social credit code already exists."), code="uscc_taken"
+        ) from None
+    audit_record(actor=actor, action="organization.create", target=org, data={"kind": kind, "uscc": uscc})
+    return org
+
+
+@transaction.atomic
+def organization_update(*, actor: User, organization: Organization, **changes) -> Organization:
+    """Change an organization's status, qualification or name (platform administrator only)."""
+    if "region_code" in changes:
+        organization.region = region_get(changes.pop("region_code"))
+    for field in ("name", "status", "qualification_no", "qualification_valid_until"):
+        if field in changes:
+            setattr(organization, field, changes.pop(field))
+    if organization.status not in Organization.Status.values:
+        raise InvalidInput(_("Unknown status."), fields={"status": [_("Unknown status.")]})
+    organization.save()
+    audit_record(actor=actor, action="organization.update", target=organization)
+    return organization
+
+
+def _may_provision_users_of(actor: User, organization: Organization) -> bool:
+    if actor.is_superuser:
+        return True
+    return actor.role == User.Role.ADMIN and actor.organization_id == organization.pk
+
+
+@transaction.atomic
+def user_create(*, actor: User, username: str, password: str, organization_id: int, role: str, email: str = "") -> User:
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None or not (actor.is_superuser or actor.organization_id == organization_id):
+        # An organization admin may not learn whether another organization exists.
+        raise InvalidInput(
+            _("Unknown organization."),
+            code="unknown_organization",
+            fields={"organization": [_("Unknown organization.")]},
+        )
+    if not _may_provision_users_of(actor, organization):
+        raise PermissionRefused(
+            _("Only the platform administrator or this organization's administrator may add users.")
+        )
+    if role not in User.Role.values:
+        raise InvalidInput(_("Unknown role."), fields={"role": [_("Role must be admin or staff.")]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict(_("This username is taken."), code="username_taken", fields={"username": [_("Taken.")]})
+    user = User(username=username, email=email, organization=organization, role=role)
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise InvalidInput(exc.messages[0], code="weak_password", fields={"password": exc.messages}) from None
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict(_("This username is taken."), code="username_taken") from None
+    audit_record(actor=actor, action="user.create", target=user, data={"organization": organization.pk, "role": role})
+    return user

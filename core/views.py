@@ -1,0 +1,66 @@
+"""Pages of the shared kernel: home per kind of organization, the organization directory, health check."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
+
+from core.home import home_for
+from core.models import Organization, OrganizationKind
+from core.selectors import organizations_visible_to
+
+
+@login_required
+def home(request):
+    user = request.user
+    org = user.organization
+    if org is None and user.is_superuser:
+        return redirect("admin:index")
+    name, tasks = home_for(org.kind if org else None)
+    return render(request, f"home/{name}.html", {"organization": org, "tasks": tasks})
+
+
+@login_required
+def organizations(request):
+    """The enterprises and agencies the user may see, filterable by kind."""
+    queryset = organizations_visible_to(request.user)
+    kind = request.GET.get("kind", "")
+    if kind in OrganizationKind.values:
+        queryset = queryset.filter(kind=kind)
+    query = request.GET.get("q", "").strip()
+    if query:
+        queryset = queryset.filter(name__contains=query)
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "core/organizations.html",
+        {
+            "page": page,
+            "kinds": OrganizationKind.choices,
+            "kind": kind,
+            "q": query,
+            "statuses": dict(Organization.Status.choices),
+        },
+    )
+
+
+@require_GET
+def healthz(request):
+    """Liveness for load balancers and the smoke test: the database and Redis both answer."""
+    checks = {"database": False, "redis": False}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            checks["database"] = cursor.fetchone() == (1,)
+    except Exception:  # a health check reports failures, it does not raise them
+        pass
+    try:
+        cache.set("healthz", "1", 5)
+        checks["redis"] = cache.get("healthz") == "1"
+    except Exception:
+        pass
+    ok = all(checks.values())
+    return JsonResponse({"status": "ok" if ok else "degraded", **checks}, status=200 if ok else 503)

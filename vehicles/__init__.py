@@ -1,0 +1,1 @@
+"""Vehicles, batteries, owners, fitment, registration, the lifecycle ledger and the public scan page."""

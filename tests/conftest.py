@@ -23,6 +23,10 @@ K = OrganizationKind
 def _test_settings(settings):
     """Production settings, served over plain HTTP by the test client; no throttle counts left over."""
     settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; not under test
     cache.clear()
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from core.api import views
 
@@ -10,5 +10,5 @@ urlpatterns = [
     path("users/", views.UserListView.as_view(), name="api-users"),
     path("users/<int:pk>/", views.UserDetailView.as_view(), name="api-user"),
     path("regions/", views.RegionListView.as_view(), name="api-regions"),
-    path("regions/<str:code>/", views.RegionDetailView.as_view(), name="api-region"),
+    re_path(r"^regions/(?P<code>\d{2,12})/$", views.RegionDetailView.as_view(), name="api-region"),
 ]

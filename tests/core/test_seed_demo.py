@@ -1,0 +1,47 @@
+"""`manage.py seed_demo`: a believable demo world whose logins work, idempotent."""
+
+from django.core.management import call_command
+
+from core.demo import DEMO_PASSWORD, DEMO_USERS
+from core.models import Organization, OrganizationKind, User
+from tests.conftest import api_client
+
+
+def _snapshot():
+    return (
+        sorted(Organization.objects.values_list("uscc", "name", "kind", "region_id", "updated_at")),
+        sorted(User.objects.values_list("username", "password", "organization_id", "role")),
+    )
+
+
+def test_seed_demo_builds_the_world_and_a_second_run_changes_nothing(db):
+    call_command("seed_demo")
+    first = _snapshot()
+    call_command("seed_demo")
+    assert _snapshot() == first
+
+    kinds = set(Organization.objects.values_list("kind", flat=True))
+    assert {
+        OrganizationKind.REGULATOR,
+        OrganizationKind.POLICE,
+        OrganizationKind.FIRE,
+        OrganizationKind.MANUFACTURER,
+        OrganizationKind.BATTERY_MAKER,
+        OrganizationKind.DEALER,
+        OrganizationKind.REPAIR_SHOP,
+        OrganizationKind.RECYCLER,
+    } <= kinds
+    regulators = set(Organization.objects.filter(kind="regulator").values_list("region_id", flat=True))
+    assert {"371400", "371402"} <= regulators  # city and district level in 德州
+    assert Organization.objects.filter(region__code__startswith="3302").exists()  # a second seed city
+    dealer_districts = set(Organization.objects.filter(kind="dealer").values_list("region_id", flat=True))
+    assert len(dealer_districts) >= 2
+
+
+def test_every_demo_login_works(db):
+    call_command("seed_demo")
+    for username, *_ in DEMO_USERS:
+        response = api_client().post(
+            "/api/v1/auth/token/", {"username": username, "password": DEMO_PASSWORD}, format="json"
+        )
+        assert response.status_code == 200, username

@@ -1,0 +1,112 @@
+"""Pages: login, a home per kind of organization, the organization directory, language switch, admin."""
+
+import pytest
+from django.test import Client
+
+from tests.factories import PASSWORD
+
+
+def _logged_in(user) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def test_login_page_speaks_chinese_by_default_even_to_an_english_browser(db):
+    response = Client().get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "登录" in html and "电动自行车全链条监管平台" in html
+    assert '<html lang="zh-hans"' in html
+
+
+def test_language_switch_persists_in_a_cookie(db):
+    client = Client()
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert response.status_code == 302
+    html = client.get("/login/").content.decode()
+    assert "Log in" in html and "E-bike full-chain supervision" in html
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/login/"})
+    assert "登录" in client.get("/login/").content.decode()
+
+
+def test_anonymous_home_redirects_to_login(db):
+    response = Client().get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_wrong_password_on_the_login_page_says_so_and_keeps_the_username(world):
+    response = Client().post("/login/", {"username": world.dealer.username, "password": "wrong"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "errorlist" in html and f'value="{world.dealer.username}"' in html
+
+
+@pytest.mark.parametrize(
+    ("who", "heading", "layout"),
+    [
+        ("city_regulator", "市场监管工作台", "desktop"),
+        ("police", "部门工作台", "desktop"),
+        ("dealer", "经销商工作台", "phone"),
+    ],
+)
+def test_each_kind_of_organization_gets_its_own_home(world, who, heading, layout):
+    html = _logged_in(getattr(world, who)).get("/").content.decode()
+    assert heading in html
+    assert f'<body class="{layout}">' in html
+
+
+def test_repair_shop_recycler_and_producer_homes(db):
+    from tests.conftest import _member
+
+    for kind, heading in [
+        ("repair_shop", "维修点工作台"),
+        ("recycler", "回收站点"),
+        ("manufacturer", "生产企业工作台"),
+    ]:
+        html = _logged_in(_member(kind, "371402")).get("/").content.decode()
+        assert heading in html, kind
+
+
+def test_regulator_home_names_its_jurisdiction(world):
+    html = _logged_in(world.city_regulator).get("/").content.decode()
+    assert "山东省德州市" in html
+
+
+def test_superuser_home_is_the_admin(world):
+    response = _logged_in(world.superuser).get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_organization_directory_is_scoped(world):
+    html = _logged_in(world.district_regulator).get("/organizations/").content.decode()
+    assert "德城区车行" in html
+    assert "陵城区车行" not in html and "北仑区车行" not in html
+    dealer_view = _logged_in(world.dealer).get("/organizations/").content.decode()
+    assert "德城区车行" in dealer_view and "德州市公安局" not in dealer_view
+
+
+def test_organization_directory_has_an_empty_state(world):
+    html = _logged_in(world.district_regulator).get("/organizations/", {"q": "不存在的名字"}).content.decode()
+    assert 'data-testid="empty"' in html
+
+
+def test_admin_lists_every_model_to_the_superuser(world):
+    client = _logged_in(world.superuser)
+    for path in ["region", "organization", "user", "apitoken", "auditentry", "idempotencykey"]:
+        assert client.get(f"/admin/core/{path}/").status_code == 200, path
+    assert _logged_in(world.dealer).get("/admin/core/organization/").status_code == 302
+
+
+def test_healthz_reports_database_and_redis(db):
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": True, "redis": True}
+
+
+def test_pages_use_only_vendored_assets(world):
+    import re
+
+    html = _logged_in(world.city_regulator).get("/").content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
+    assert sources and all(s.startswith("/static/") for s in sources), sources

@@ -173,6 +173,7 @@ class User(AbstractUser):
     scope = ScopeRule(region="organization__region__code", organizations=("organization_id",))
 
     class Meta(AbstractUser.Meta):
+        ordering = ["username"]
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from core.models import Organization, OrganizationKind, Region, User
+from core.regions import load_regions
 from core.tokens import token_issue
 from tests.factories import OrganizationFactory, UserFactory
 
@@ -21,14 +22,24 @@ K = OrganizationKind
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
-    """Production settings, served over plain HTTP by the test client; no throttle counts left over."""
-    settings.SECURE_SSL_REDIRECT = False
+    """Production settings with a fast password hasher, plain static storage, and no throttle counts left over."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; not under test
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request, django_db_blocker):
+    """Transactional tests (live server, worker processes) end with a flush that also empties the tables that
+    data migrations filled; put the reference data back before a test that uses the database."""
+    if {"db", "transactional_db", "live_server"} & set(request.fixturenames):
+        with django_db_blocker.unblock():
+            if not Region.objects.exists():
+                load_regions(Region)
+    yield
 
 
 @dataclass

@@ -42,7 +42,11 @@ def running(args: list[str], *, log: Path, **extra_env: str):
     """Run a process for the duration of the block; stop it with SIGTERM (then SIGKILL) afterwards."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", *args], cwd=ROOT, env=child_env(**extra_env), stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env=child_env(**extra_env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:

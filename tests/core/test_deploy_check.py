@@ -30,6 +30,7 @@ def test_check_deploy_passes_with_production_settings():
             "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
             "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "ALLOWED_HOSTS": "ebike.example.gov.cn",
+            "SECURE_SSL_REDIRECT": "true",
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr

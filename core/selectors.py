@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from core.models import Organization, Region, User
+from core.models import AuditEntry, Organization, Region, User
 from core.scoping import scoped
 
 
@@ -14,6 +14,11 @@ def organizations_visible_to(user: User) -> QuerySet[Organization]:
 
 def users_visible_to(user: User) -> QuerySet[User]:
     return scoped(User.objects.select_related("organization"), user)
+
+
+def audit_entries_visible_to(user: User) -> QuerySet[AuditEntry]:
+    """The audit log of one's own organization, or of one's jurisdiction for regulators."""
+    return scoped(AuditEntry.objects.select_related("actor", "actor_organization"), user)
 
 
 def regions(*, parent: str | None = None, level: int | None = None, name: str | None = None) -> QuerySet[Region]:

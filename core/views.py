@@ -6,8 +6,10 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from core.exports import csv_response
 from core.home import home_for
 from core.models import Organization, OrganizationKind
 from core.selectors import organizations_visible_to
@@ -33,6 +35,15 @@ def organizations(request):
     query = request.GET.get("q", "").strip()
     if query:
         queryset = queryset.filter(name__contains=query)
+    if request.GET.get("export") == "csv":
+        return csv_response(
+            "organizations.csv",
+            [_("Name"), _("Kind"), _("Region"), _("Unified social credit code"), _("Qualification"), _("Status")],
+            (
+                [o.name, o.get_kind_display(), o.region_id, o.uscc, o.qualification_no, o.get_status_display()]
+                for o in queryset.iterator()
+            ),
+        )
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
     return render(
         request,

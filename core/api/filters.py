@@ -2,7 +2,7 @@
 
 import django_filters
 
-from core.models import Organization, OrganizationKind
+from core.models import AuditEntry, Organization, OrganizationKind
 
 
 class OrganizationFilter(django_filters.FilterSet):
@@ -15,3 +15,15 @@ class OrganizationFilter(django_filters.FilterSet):
     class Meta:
         model = Organization
         fields = ["kind", "status", "region_code", "region_prefix", "name"]
+
+
+class AuditEntryFilter(django_filters.FilterSet):
+    action = django_filters.CharFilter()
+    target_type = django_filters.CharFilter()
+    target_id = django_filters.CharFilter()
+    at_after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    at_before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["action", "target_type", "target_id", "at_after", "at_before"]

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from core.models import Organization, OrganizationKind, Region, User
+from core.models import AuditEntry, Organization, OrganizationKind, Region, User
 
 
 class TokenRequest(serializers.Serializer):
@@ -84,3 +84,12 @@ class RegionOut(serializers.ModelSerializer):
     class Meta:
         model = Region
         fields = ["code", "name", "level", "parent_code"]
+
+
+class AuditEntryOut(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    actor_organization = OrganizationBrief(allow_null=True)
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor", "actor_organization", "action", "target_type", "target_id", "reason", "data"]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("organizations/<int:pk>/", views.OrganizationDetailView.as_view(), name="api-organization"),
     path("users/", views.UserListView.as_view(), name="api-users"),
     path("users/<int:pk>/", views.UserDetailView.as_view(), name="api-user"),
+    path("audit/", views.AuditLogView.as_view(), name="api-audit"),
     path("regions/", views.RegionListView.as_view(), name="api-regions"),
     re_path(r"^regions/(?P<code>\d{2,12})/$", views.RegionDetailView.as_view(), name="api-region"),
 ]

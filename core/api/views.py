@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from core import selectors, services
 from core.api import serializers as s
-from core.api.filters import OrganizationFilter
+from core.api.filters import AuditEntryFilter, OrganizationFilter
 from core.api.idempotency import idempotent
 from core.api.permissions import IsOrganizationAdmin, IsPlatformAdmin
 from core.audit import audit_record
@@ -166,3 +166,13 @@ class RegionDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.regions()
+
+
+class AuditLogView(generics.ListAPIView):
+    """Who did what, when, to which record, and why: newest first."""
+
+    serializer_class = s.AuditEntryOut
+    filterset_class = AuditEntryFilter
+
+    def get_queryset(self):
+        return selectors.audit_entries_visible_to(self.request.user)

@@ -110,3 +110,12 @@ def test_pages_use_only_vendored_assets(world):
     html = _logged_in(world.city_regulator).get("/").content.decode()
     sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
     assert sources and all(s.startswith("/static/") for s in sources), sources
+
+
+def test_organization_directory_exports_what_the_viewer_may_see_as_csv(world):
+    response = _logged_in(world.district_regulator).get("/organizations/", {"export": "csv", "kind": "dealer"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("名称,类型")
+    assert len(lines) == 2 and "德城区车行" in lines[1]

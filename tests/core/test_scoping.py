@@ -44,3 +44,19 @@ def test_audit_log_is_scoped_like_the_organizations_that_wrote_it(world):
     seen = set(scoped(AuditEntry.objects.all(), world.city_regulator).values_list("actor_id", flat=True))
     assert world.dealer.pk in seen and world.far_dealer.pk not in seen
     assert set(scoped(AuditEntry.objects.all(), world.other_dealer).values_list("actor_id", flat=True)) == set()
+
+
+def test_audit_log_api_shows_each_viewer_its_own_share(world):
+    from core.audit import audit_record
+    from tests.conftest import api_client
+
+    audit_record(actor=world.dealer, action="personal_data.unmask", target=world.dealer, reason="投诉核查")
+    audit_record(actor=world.far_dealer, action="personal_data.unmask", target=world.far_dealer, reason="x")
+
+    body = api_client(world.city_regulator).get("/api/v1/audit/", {"action": "personal_data.unmask"}).json()
+    assert [(e["actor"], e["reason"]) for e in body["results"]] == [(world.dealer.username, "投诉核查")]
+    assert body["results"][0]["actor_organization"]["id"] == world.dealer.organization_id
+    assert api_client(world.other_dealer).get("/api/v1/audit/").json()["results"] == []
+    far = api_client(world.other_city_regulator).get("/api/v1/audit/", {"action": "personal_data.unmask"}).json()
+    assert [e["actor"] for e in far["results"]] == [world.far_dealer.username]
+    assert api_client().get("/api/v1/audit/").status_code == 401

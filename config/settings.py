@@ -20,6 +20,10 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY") or [
     local_secret(DATA_DIR, "field-encryption-key", lambda: Fernet.generate_key().decode())
 ]
 FIELD_ENCRYPTION_KEY_IS_LOCAL = not env_str("FIELD_ENCRYPTION_KEY")
+# Key of the HMAC that lets ID numbers and phones be looked up exactly without decrypting them. Unlike the
+# encryption keys it cannot rotate without rehashing, so it is a separate secret.
+FIELD_HASH_KEY = env_str("FIELD_HASH_KEY") or local_secret(DATA_DIR, "field-hash-key")
+FIELD_HASH_KEY_IS_LOCAL = not env_str("FIELD_HASH_KEY")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -190,6 +194,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-keys": {"task": "core.tasks.prune_idempotency_keys", "schedule": 3600.0},
+    "ledger-partitions": {"task": "vehicles.tasks.ensure_event_partitions", "schedule": 24 * 3600.0},
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

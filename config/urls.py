@@ -24,6 +24,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("core.api.urls")),
+    path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("vehicles.api.urls")),
+    path("api/v1/", include("dealers.api.urls")),
+    path("", include("vehicles.urls")),
+    path("dealer/", include("dealers.urls")),
 ]
 
 handler404 = "config.views.not_found"

@@ -23,4 +23,12 @@ def local_secrets(app_configs, **kwargs):
                 id="core.W002",
             )
         )
+    if settings.FIELD_HASH_KEY_IS_LOCAL:
+        warnings.append(
+            Warning(
+                "FIELD_HASH_KEY is not set; lookups of personal data use a key generated under .data/.",
+                hint="Set FIELD_HASH_KEY and keep it: changing it breaks lookup by ID number and phone.",
+                id="core.W003",
+            )
+        )
     return warnings

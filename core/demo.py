@@ -25,6 +25,7 @@ class DemoOrg:
     kind: str
     region: str
     qualification: bool = False
+    enterprise_code: str = ""  # vehicle makers: the first 4 digits of their frame numbers
 
 
 DEMO_ORGS = [
@@ -39,8 +40,10 @@ DEMO_ORGS = [
     DemoOrg("bl_msa", "宁波市北仑区市场监督管理局", K.REGULATOR, "330206"),
     DemoOrg("bl_fire", "宁波市北仑区消防救援大队", K.FIRE, "330206"),
     # Producers.
-    DemoOrg("maker_dz", "德州德骑电动车有限公司", K.MANUFACTURER, "371402", qualification=True),
-    DemoOrg("maker_bl", "宁波北仑安行车业有限公司", K.MANUFACTURER, "330206", qualification=True),
+    DemoOrg("maker_dz", "德州德骑电动车有限公司", K.MANUFACTURER, "371402", qualification=True, enterprise_code="1402"),
+    DemoOrg(
+        "maker_bl", "宁波北仑安行车业有限公司", K.MANUFACTURER, "330206", qualification=True, enterprise_code="2206"
+    ),
     DemoOrg("battery_maker", "山东鲁电新能源电池有限公司", K.BATTERY_MAKER, "371482", qualification=True),
     # The chain in each city.
     DemoOrg("dealer_dc", "德城区新湖电动车专卖店", K.DEALER, "371402", qualification=True),
@@ -92,6 +95,7 @@ def seed_organizations() -> dict[str, Organization]:
                 "region": Region.objects.get(code=spec.region),
                 "qualification_no": f"DZWX-{index:04d}" if spec.qualification else "",
                 "qualification_valid_until": dt.date(2028, 12, 31) if spec.qualification else None,
+                "enterprise_code": spec.enterprise_code,
             },
         )
         orgs[spec.key] = org

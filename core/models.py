@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -111,6 +112,10 @@ class Organization(models.Model):
     uscc = models.CharField(_("unified social credit code"), max_length=18, unique=True)
     region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+")
     qualification_no = models.CharField(_("qualification number"), max_length=64, blank=True)
+    # The 4-digit enterprise code that opens each frame number a vehicle maker stamps (DOMAIN: frame number).
+    enterprise_code = models.CharField(
+        _("frame-number enterprise code"), max_length=4, blank=True, validators=[RegexValidator(r"^\d{4}$")]
+    )
     qualification_valid_until = models.DateField(_("qualification valid until"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -123,6 +128,11 @@ class Organization(models.Model):
         ordering = ["region_id", "name"]
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise_code"], condition=~models.Q(enterprise_code=""), name="org_enterprise_code_unique"
+            )
+        ]
         indexes = [
             models.Index(fields=["region"], name="org_region_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["kind", "region"], name="org_kind_region"),

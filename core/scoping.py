@@ -24,14 +24,15 @@ if TYPE_CHECKING:
 class ScopeRule:
     """How a model's rows map onto jurisdictions and enterprises.
 
-    region: lookup to the region code (e.g. "region__code", "organization__region__code").
+    region: lookup(s) to the region code (e.g. "region__code"); a tuple when a record lies in several
+        jurisdictions at once (a bike's owner region and its selling dealer's).
     organizations: lookups to organization ids an enterprise must match (any of them).
     shared: lookup to the organization ids a record was shared with (deliveries to departments).
     department_sees_region: departments see the region subtree too (directory data, not case data).
     distinct: a lookup crosses a to-many relation, so rows could repeat.
     """
 
-    region: str | None = None
+    region: str | tuple[str, ...] | None = None
     organizations: tuple[str, ...] = ()
     shared: str | None = None
     department_sees_region: bool = False
@@ -83,7 +84,8 @@ def scope_filter(model, user) -> Q | None:
     allowed = Q(pk__in=[])
     sees_region = org.is_regulator or (org.is_department and rule.department_sees_region)
     if sees_region and rule.region:
-        allowed |= Q(**{f"{rule.region}__startswith": viewer.region_prefix})
+        for lookup in (rule.region,) if isinstance(rule.region, str) else rule.region:
+            allowed |= Q(**{f"{lookup}__startswith": viewer.region_prefix})
     if org.is_department and rule.shared:
         allowed |= Q(**{rule.shared: org.pk})
     # Every organization sees the records that name it, whatever its kind.

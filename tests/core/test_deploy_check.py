@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _check(extra_env):
     # Only what production would have: none of the test run's own switches.
-    dropped = {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "FIELD_HASH_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(extra_env)
     return subprocess.run(
@@ -33,6 +33,7 @@ def test_check_deploy_passes_with_production_settings():
             "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
             "ALLOWED_HOSTS": "ebike.example.gov.cn",
             "SECURE_SSL_REDIRECT": "true",
+            "FIELD_HASH_KEY": "h" * 20 + "production-hash-key",
         }
     )
     assert result.returncode == 0, result.stdout + result.stderr

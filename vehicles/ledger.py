@@ -1,0 +1,156 @@
+"""The lifecycle ledger (the spine): append events, hash-chained per vehicle, and verify a chain.
+
+Each vehicle's events form a chain: hash = sha256(prev_hash + canonical content). A battery's events join its
+vehicle's chain while it is fitted, and its own chain otherwise (production, stock). Appending locks the head
+row (vehicle or battery), so a chain never forks; the event and its outbox message commit with the state change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from vehicles.models import Battery, LifecycleEvent, OutboxMessage, Vehicle
+
+OUTBOX_TOPIC = "ledger.event"
+
+
+def canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    seq: int,
+    type: str,
+    occurred_at: dt.datetime,
+    frame_no: str | None,
+    serial: str | None,
+    organization_id: int | None,
+    region_code: str,
+    payload: dict,
+) -> str:
+    content = canonical(
+        {
+            "seq": seq,
+            "type": type,
+            "occurred_at": _utc(occurred_at),
+            "vehicle": frame_no,
+            "battery": serial,
+            "organization": organization_id,
+            "region_code": region_code,
+            "payload": payload,
+        }
+    )
+    return hashlib.sha256((prev_hash + content).encode()).hexdigest()
+
+
+def event_append(
+    *,
+    type: str,
+    occurred_at: dt.datetime,
+    region_code: str,
+    vehicle: Vehicle | None = None,
+    battery: Battery | None = None,
+    organization_id: int | None = None,
+    payload: dict | None = None,
+) -> LifecycleEvent:
+    """Append one event to the chain of `vehicle` (or of `battery` when no vehicle is involved).
+
+    The caller holds the head row locked (select_for_update) in the current transaction.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger events are written inside the transaction of the state change")
+    head = vehicle if vehicle is not None else battery
+    if head is None:
+        raise ValueError("an event is about a vehicle, a battery, or both")
+    payload = json.loads(canonical(payload or {}))  # exactly what JSONB will give back when verifying
+    seq = head.ledger_seq + 1
+    digest = event_hash(
+        prev_hash=head.ledger_head,
+        seq=seq,
+        type=type,
+        occurred_at=occurred_at,
+        frame_no=vehicle.frame_no if vehicle else None,
+        serial=battery.serial if battery else None,
+        organization_id=organization_id,
+        region_code=region_code,
+        payload=payload,
+    )
+    event = LifecycleEvent.objects.create(
+        recorded_at=timezone.now(),
+        occurred_at=occurred_at,
+        vehicle=vehicle,
+        battery=battery,
+        seq=seq,
+        type=type,
+        organization_id=organization_id,
+        region_code=region_code,
+        payload=payload,
+        prev_hash=head.ledger_head,
+        hash=digest,
+    )
+    head.__class__.objects.filter(pk=head.pk).update(ledger_seq=seq, ledger_head=digest)
+    head.ledger_seq, head.ledger_head = seq, digest
+    OutboxMessage.objects.create(
+        event_id=event.pk,
+        event_recorded_at=event.recorded_at,
+        topic=OUTBOX_TOPIC,
+        payload={
+            "event_id": event.pk,
+            "type": type,
+            "vehicle_id": vehicle.pk if vehicle else None,
+            "battery_id": battery.pk if battery else None,
+            "region_code": region_code,
+        },
+    )
+    return event
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    events: int
+    first_bad_seq: int | None
+
+
+def chain_events(head: Vehicle | Battery):
+    if isinstance(head, Vehicle):
+        return LifecycleEvent.objects.filter(vehicle=head)
+    return LifecycleEvent.objects.filter(battery=head, vehicle__isnull=True)
+
+
+@transaction.atomic
+def chain_verify(head: Vehicle | Battery) -> Verdict:
+    """Recompute the chain from the stored events; report the first event that does not match."""
+    events = list(chain_events(head).select_related("vehicle", "battery").order_by("seq", "recorded_at"))
+    prev_hash, expected_seq = "", 1
+    for event in events:
+        recomputed = event_hash(
+            prev_hash=prev_hash,
+            seq=event.seq,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            frame_no=event.vehicle.frame_no if event.vehicle_id else None,
+            serial=event.battery.serial if event.battery_id else None,
+            organization_id=event.organization_id,
+            region_code=event.region_code,
+            payload=event.payload,
+        )
+        if event.seq != expected_seq or event.prev_hash != prev_hash or event.hash != recomputed:
+            return Verdict(valid=False, events=len(events), first_bad_seq=expected_seq)
+        prev_hash, expected_seq = event.hash, expected_seq + 1
+    # The head row remembers the last hash, so deleting the newest events is caught too.
+    if head.ledger_seq != len(events) or head.ledger_head != prev_hash:
+        return Verdict(valid=False, events=len(events), first_bad_seq=len(events) + 1)
+    return Verdict(valid=True, events=len(events), first_bad_seq=None)

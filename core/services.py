@@ -36,11 +36,18 @@ def organization_create(
     region_code: str,
     qualification_no: str = "",
     qualification_valid_until: dt.date | None = None,
+    enterprise_code: str = "",
 ) -> Organization:
     if kind not in OrganizationKind.values:
         raise InvalidInput(_("Unknown organization kind."), fields={"kind": [_("Unknown organization kind.")]})
     uscc = clean_uscc(uscc)
     region = region_get(region_code)
+    if enterprise_code and Organization.objects.filter(enterprise_code=enterprise_code).exists():
+        raise Conflict(
+            _("Another maker already uses this enterprise code."),
+            code="enterprise_code_taken",
+            fields={"enterprise_code": [_("Already registered.")]},
+        )
     if Organization.objects.filter(uscc=uscc).exists():
         raise Conflict(
             _("An organization with this unified social credit code already exists."),
@@ -56,6 +63,7 @@ def organization_create(
                 region=region,
                 qualification_no=qualification_no.strip(),
                 qualification_valid_until=qualification_valid_until,
+                enterprise_code=enterprise_code,
             )
     except IntegrityError:  # a concurrent request registered the same USCC first
         raise Conflict(

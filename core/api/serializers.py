@@ -34,6 +34,13 @@ class OrganizationIn(serializers.Serializer):
     )
     qualification_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     qualification_valid_until = serializers.DateField(required=False, allow_null=True, default=None)
+    enterprise_code = serializers.RegexField(
+        r"^\d{4}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Vehicle makers: the 4-digit enterprise code that opens their frame numbers.",
+    )
 
 
 class OrganizationUpdate(serializers.Serializer):
@@ -59,6 +66,7 @@ class OrganizationOut(serializers.ModelSerializer):
             "region_name",
             "qualification_no",
             "qualification_valid_until",
+            "enterprise_code",
             "status",
             "created_at",
         ]

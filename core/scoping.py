@@ -28,14 +28,15 @@ class ScopeRule:
         jurisdictions at once (a bike's owner region and its selling dealer's).
     organizations: lookups to organization ids an enterprise must match (any of them).
     shared: lookup to the organization ids a record was shared with (deliveries to departments).
-    department_sees_region: departments see the region subtree too (directory data, not case data).
+    department_sees_region: departments see the region subtree too: True for directory data, or the set of
+        department kinds that work with the records (police register bikes: 合体登记).
     distinct: a lookup crosses a to-many relation, so rows could repeat.
     """
 
     region: str | tuple[str, ...] | None = None
     organizations: tuple[str, ...] = ()
     shared: str | None = None
-    department_sees_region: bool = False
+    department_sees_region: bool | frozenset[str] = False
     distinct: bool = False  # set when a lookup crosses a to-many relation and could repeat rows
 
 
@@ -82,7 +83,11 @@ def scope_filter(model, user) -> Q | None:
         return Q(pk__in=[])
 
     allowed = Q(pk__in=[])
-    sees_region = org.is_regulator or (org.is_department and rule.department_sees_region)
+    department_rule = rule.department_sees_region
+    department_sees = department_rule is True or (
+        isinstance(department_rule, frozenset) and org.kind in department_rule
+    )
+    sees_region = org.is_regulator or (org.is_department and department_sees)
     if sees_region and rule.region:
         for lookup in (rule.region,) if isinstance(rule.region, str) else rule.region:
             allowed |= Q(**{f"{lookup}__startswith": viewer.region_prefix})

@@ -19,6 +19,8 @@ from tests.factories import OrganizationFactory, UserFactory
 
 K = OrganizationKind
 
+pytest_plugins = ["tests.chain"]  # the `chain` fixture: certified models, bikes and batteries on top of `world`
+
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import BatteryModel, VehicleModel
-from core.models import Organization, Region
+from core.models import Organization, OrganizationKind, Region
 from core.personal_data import decrypt, mask_id_number, mask_name, mask_phone
 from core.scoping import ScopeRule
+
+
+# Police register bikes and plates (合体登记), so they see the chain records of their region; other departments
+# see only what alerts share with them.
+POLICE_ONLY = frozenset({OrganizationKind.POLICE})
 
 
 class Vehicle(models.Model):
@@ -60,6 +66,7 @@ class Vehicle(models.Model):
     scope = ScopeRule(
         region=("region__code", "dealer__region__code"),
         organizations=("manufacturer_id", "holder_id", "dealer_id"),
+        department_sees_region=POLICE_ONLY,
     )
 
     class Meta:
@@ -106,6 +113,7 @@ class Battery(models.Model):
     scope = ScopeRule(
         region=("region__code", "vehicle__region__code"),
         organizations=("maker_id", "holder_id", "vehicle__dealer_id"),
+        department_sees_region=POLICE_ONLY,
     )
 
     class Meta:
@@ -132,7 +140,7 @@ class Owner(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    scope = ScopeRule(region="region__code")
+    scope = ScopeRule(region="region__code", department_sees_region=POLICE_ONLY)
 
     class Meta:
         verbose_name = _("owner")
@@ -208,7 +216,9 @@ class Registration(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=200, blank=True)
 
-    scope = ScopeRule(region=("region__code", "dealer__region__code"), organizations=("dealer_id",))
+    scope = ScopeRule(
+        region=("region__code", "dealer__region__code"), organizations=("dealer_id",), department_sees_region=POLICE_ONLY
+    )
 
     class Meta:
         verbose_name = _("registration")
@@ -217,7 +227,10 @@ class Registration(models.Model):
             models.UniqueConstraint(fields=["vehicle"], condition=Q(status="active"), name="one_active_registration"),
             models.UniqueConstraint(fields=["plate_no"], condition=Q(status="active"), name="plate_no_active_unique"),
         ]
-        indexes = [models.Index(fields=["owner", "status"], name="registration_owner")]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="registration_owner"),
+            models.Index(fields=["plate_no"], name="registration_plate"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.plate_no} ({self.get_status_display()})"
@@ -288,3 +301,40 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.event_id}"
+
+
+class PublicScan(models.Model):
+    """A scan of a code the platform does not know: a forged or counterfeit label, for regulators to follow up.
+
+    Only unknown or malformed codes are logged; scans of genuine codes leave no trace (no tracking of riders).
+    """
+
+    class Reason(models.TextChoices):
+        MALFORMED = "malformed", _("malformed code")
+        UNKNOWN = "unknown", _("unknown code")
+
+    class Source(models.TextChoices):
+        PAGE = "page", _("QR page")
+        API = "api", _("public API")
+
+    code = models.CharField(_("code as scanned"), max_length=64)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.PAGE)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    scanned_at = models.DateTimeField(_("scanned at"), default=timezone.now)
+
+    # No jurisdiction is known for a forged code: only the platform sees these rows (admin list).
+    scope = ScopeRule()
+
+    class Meta:
+        ordering = ["-scanned_at"]
+        verbose_name = _("unknown-code scan")
+        verbose_name_plural = _("unknown-code scans")
+        indexes = [
+            models.Index(fields=["scanned_at"], name="publicscan_scanned_at"),
+            models.Index(fields=["code", "scanned_at"], name="publicscan_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_reason_display()})"

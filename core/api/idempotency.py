@@ -13,6 +13,7 @@ import json
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.errors import Conflict, InvalidInput
@@ -71,8 +72,10 @@ def idempotent(handler):
                     )
                 return Response(first.response_body, status=first.status_code, headers={"Idempotent-Replayed": "true"})
             response = handler(view, request, *args, **kwargs)
+            # Stored as rendered, so the replay is byte-for-byte what the first caller got (dates included).
+            rendered = json.loads(JSONRenderer().render(response.data)) if response.data is not None else None
             IdempotencyKey.objects.filter(principal=principal, key=key).update(
-                status_code=response.status_code, response_body=response.data
+                status_code=response.status_code, response_body=rendered
             )
             return response
 

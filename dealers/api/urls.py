@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from dealers.api import views
+
+urlpatterns = [
+    path("receipts/", views.ReceiptListView.as_view(), name="api-receipts"),
+    path("receipts/<int:pk>/", views.ReceiptDetailView.as_view(), name="api-receipt"),
+    path("sales/", views.SaleListView.as_view(), name="api-sales"),
+    path("stock/", views.StockView.as_view(), name="api-stock"),
+]

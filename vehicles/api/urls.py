@@ -1,3 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path, re_path
+
+from vehicles.api import record
 
 urlpatterns: list = []
+
+# The vehicle record (一车一档), the trace, and registration changes.
+FRAME = r"(?P<frame_no>[0-9]{1,20})"
+urlpatterns += [
+    # Frame numbers are digits, so these never shadow word routes such as vehicles/bulk/.
+    re_path(rf"^vehicles/{FRAME}/$", record.VehicleDetailView.as_view(), name="api-vehicle"),
+    re_path(rf"^vehicles/{FRAME}/events/$", record.VehicleEventsView.as_view(), name="api-vehicle-events"),
+    re_path(rf"^vehicles/{FRAME}/verify/$", record.VehicleVerifyView.as_view(), name="api-vehicle-verify"),
+    re_path(rf"^vehicles/{FRAME}/transfer/$", record.TransferView.as_view(), name="api-vehicle-transfer"),
+    re_path(
+        rf"^vehicles/{FRAME}/cancel-registration/$",
+        record.CancelRegistrationView.as_view(),
+        name="api-vehicle-cancel-registration",
+    ),
+    path("trace/", record.TraceView.as_view(), name="api-trace"),
+]

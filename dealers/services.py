@@ -1,0 +1,311 @@
+"""Write paths of the dealer: incoming inspection (进货查验) and sale = registration (卖车即备案)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.models import RuleCode
+from alerts.services import alert_request_record
+from catalog.compliance import (
+    CERTIFICATE_EXPIRED,
+    OLD_STANDARD_PAST_CUTOFF,
+    UNCERTIFIED,
+    battery_model_problem,
+    vehicle_model_problem,
+)
+from core.errors import ComplianceRefusal, Conflict, InvalidInput, PermissionRefused
+from core.models import Organization, OrganizationKind, User
+from dealers.models import Receipt, ReceiptItem, Sale
+from vehicles.codes import normalise_serial
+from vehicles.models import Battery, EventType, Vehicle
+from vehicles.registration import BuyerData, registration_create
+
+UNKNOWN = "unknown"
+RECYCLED = "recycled"
+ALREADY_SOLD = "already_sold"
+IN_ANOTHER_STOCK = "in_another_stock"
+ALREADY_IN_STOCK = "already_in_your_stock"
+NOT_FROM_SUPPLIER = "not_from_supplier"
+DUPLICATE = "duplicate_in_receipt"
+
+SUPPLIER_KINDS = {OrganizationKind.MANUFACTURER, OrganizationKind.BATTERY_MAKER, OrganizationKind.DEALER}
+_CERT_REASONS = {UNCERTIFIED, CERTIFICATE_EXPIRED, OLD_STANDARD_PAST_CUTOFF, UNKNOWN}
+
+
+def _dealer_of(user: User) -> Organization:
+    org = user.organization
+    if org is None or org.kind != OrganizationKind.DEALER:
+        raise PermissionRefused(_("Only a dealer may do this."))
+    return org
+
+
+def _holder_reasons(holder_id: int | None, dealer: Organization, supplier: Organization) -> list[str]:
+    if holder_id == dealer.pk:
+        return [ALREADY_IN_STOCK]
+    if holder_id != supplier.pk:
+        # Held by someone other than the supplier: the same item claimed in two places.
+        return [IN_ANOTHER_STOCK if holder_id is not None else NOT_FROM_SUPPLIER]
+    return []
+
+
+def _vehicle_reasons(vehicle: Vehicle | None, dealer, supplier, day: dt.date) -> list[str]:
+    if vehicle is None:
+        return [UNKNOWN]
+    if vehicle.status in {Vehicle.Status.SCRAPPED, Vehicle.Status.RECYCLED}:
+        return [RECYCLED]
+    if vehicle.status in {Vehicle.Status.REGISTERED, Vehicle.Status.CANCELLED}:
+        return [ALREADY_SOLD]
+    reasons = _holder_reasons(vehicle.holder_id, dealer, supplier)
+    problem = vehicle_model_problem(vehicle.model, day)
+    return reasons + ([problem] if problem else [])
+
+
+def _battery_reasons(battery: Battery | None, dealer, supplier, day: dt.date) -> list[str]:
+    if battery is None:
+        return [UNKNOWN]
+    if battery.status == Battery.Status.RECYCLED:
+        return [RECYCLED]
+    if battery.vehicle_id is not None:
+        return [IN_ANOTHER_STOCK]
+    reasons = _holder_reasons(battery.holder_id, dealer, supplier)
+    problem = battery_model_problem(battery.model, day)
+    return reasons + ([problem] if problem else [])
+
+
+def _alert_rule(kind: str, reasons: list[str]) -> str:
+    if RECYCLED in reasons:
+        return RuleCode.BATTERY_RECYCLED_REAPPEARS if kind == ReceiptItem.Kind.BATTERY else RuleCode.STOCK_MISMATCH
+    if _CERT_REASONS & set(reasons):
+        return RuleCode.PRODUCT_UNCERTIFIED
+    if kind == ReceiptItem.Kind.BATTERY and IN_ANOTHER_STOCK in reasons:
+        return RuleCode.BATTERY_DUPLICATE
+    return RuleCode.STOCK_MISMATCH
+
+
+@transaction.atomic
+def receipt_inspect(
+    *,
+    user: User,
+    supplier_id: int,
+    frame_nos: list[str],
+    battery_serials: list[str],
+    received_at: dt.datetime | None = None,
+) -> Receipt:
+    """Inspect a delivery: accepted items enter the dealer's stock; each rejection records an alert request."""
+    dealer = _dealer_of(user)
+    supplier = Organization.objects.filter(pk=supplier_id, kind__in=SUPPLIER_KINDS).first()
+    if supplier is None or supplier.pk == dealer.pk:
+        raise InvalidInput(
+            _("Unknown supplier."),
+            code="unknown_supplier",
+            fields={"supplier": [_("Not a maker or dealer registered on the platform.")]},
+        )
+    if not frame_nos and not battery_serials:
+        raise InvalidInput(
+            _("Scan at least one bike or battery."),
+            code="empty_receipt",
+            fields={"frame_nos": [_("Scan at least one bike or battery.")]},
+        )
+    received_at = received_at or timezone.now()
+    day = timezone.localdate(received_at)
+    receipt = Receipt.objects.create(dealer=dealer, supplier=supplier, received_at=received_at, created_by=user)
+
+    frame_nos = [str(f).strip().upper() for f in frame_nos]
+    serials = [normalise_serial(s) for s in battery_serials]
+    vehicles = {
+        v.frame_no: v
+        for v in Vehicle.objects.select_for_update(of=("self",))
+        .select_related("model__standard")
+        .filter(frame_no__in=frame_nos)
+        .order_by("pk")
+    }
+    batteries = {
+        b.serial: b
+        for b in Battery.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .filter(serial__in=serials)
+        .order_by("pk")
+    }
+
+    items, seen = [], set()
+    for kind, refs, table, check in (
+        (ReceiptItem.Kind.VEHICLE, frame_nos, vehicles, _vehicle_reasons),
+        (ReceiptItem.Kind.BATTERY, serials, batteries, _battery_reasons),
+    ):
+        for ref in refs:
+            thing = table.get(ref)
+            reasons = [DUPLICATE] if (kind, ref) in seen else check(thing, dealer, supplier, day)
+            seen.add((kind, ref))
+            items.append(_record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at))
+    ReceiptItem.objects.bulk_create(items)
+    return receipt
+
+
+def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at) -> ReceiptItem:
+    from vehicles.ledger import event_append
+
+    is_vehicle = kind == ReceiptItem.Kind.VEHICLE
+    item = ReceiptItem(
+        receipt=receipt,
+        kind=kind,
+        ref=ref[:64],
+        reasons=reasons,
+        vehicle=thing if is_vehicle else None,
+        battery=None if is_vehicle else thing,
+        verdict=ReceiptItem.Verdict.REJECTED if reasons else ReceiptItem.Verdict.ACCEPTED,
+    )
+    head = {"vehicle": thing} if is_vehicle else {"battery": thing}
+    if not reasons:
+        model = type(thing)
+        model.objects.filter(pk=thing.pk).update(holder=dealer, status=model.Status.IN_STOCK, region=dealer.region)
+        thing.holder, thing.region = dealer, dealer.region
+        event_append(
+            type=EventType.RECEIVED,
+            occurred_at=received_at,
+            region_code=dealer.region_id,
+            organization_id=dealer.pk,
+            payload={"receipt": receipt.pk, "supplier": supplier.pk},
+            **head,
+        )
+        return item
+    if thing is not None and DUPLICATE not in reasons:
+        event_append(
+            type=EventType.RECEIPT_REJECTED,
+            occurred_at=received_at,
+            region_code=dealer.region_id,
+            organization_id=dealer.pk,
+            payload={"receipt": receipt.pk, "reasons": reasons},
+            **head,
+        )
+    if DUPLICATE not in reasons:
+        alert_request_record(
+            rule=_alert_rule(kind, reasons),
+            region_code=dealer.region_id,
+            source=f"receipt:{receipt.pk}",
+            organization=supplier,
+            frame_no=ref[:15] if is_vehicle else "",
+            battery_serial="" if is_vehicle else ref[:48],
+            evidence={"dealer": dealer.pk, "supplier": supplier.pk, "reasons": reasons, "ref": ref[:64]},
+        )
+    return item
+
+
+@transaction.atomic
+def sale_register(
+    *,
+    user: User,
+    frame_no: str,
+    battery_serials: list[str],
+    buyer: BuyerData,
+    sold_at: dt.datetime,
+    plate_no: str = "",
+) -> Sale:
+    """Sell a bike from stock with its batteries; the sale registers bike, batteries and buyer together (合体登记)."""
+    dealer = _dealer_of(user)
+    if sold_at > timezone.now() + dt.timedelta(minutes=5):
+        raise InvalidInput(_("The sale date is in the future."), fields={"sold_at": [_("In the future.")]})
+    serials = [normalise_serial(s) for s in battery_serials]
+    if not serials:
+        raise InvalidInput(
+            _("Scan the battery sold with the bike."),
+            code="battery_required",
+            fields={"battery_serials": [_("At least one battery.")]},
+        )
+    if len(set(serials)) != len(serials):
+        raise InvalidInput(_("A battery is listed twice."), fields={"battery_serials": [_("Listed twice.")]})
+
+    vehicle = (
+        Vehicle.objects.select_for_update(of=("self",))
+        .select_related("model__standard")
+        .filter(frame_no=str(frame_no).strip().upper())
+        .first()
+    )
+    if vehicle is not None and vehicle.status in {Vehicle.Status.REGISTERED, Vehicle.Status.CANCELLED}:
+        raise Conflict(_("This bike is already sold."), code="already_sold", fields={"frame_no": [_("Already sold.")]})
+    if vehicle is None or vehicle.holder_id != dealer.pk or vehicle.status != Vehicle.Status.IN_STOCK:
+        raise Conflict(
+            _("This bike is not in your stock."),
+            code="not_in_stock",
+            fields={"frame_no": [_("Not in your stock. Receive it first (incoming inspection).")]},
+        )
+
+    batteries = list(
+        Battery.objects.select_for_update(of=("self",))
+        .select_related("model")
+        .filter(serial__in=serials)
+        .order_by("pk")
+    )
+    found = {b.serial: b for b in batteries}
+    fitted_elsewhere = [s for s in serials if s in found and found[s].vehicle_id is not None]
+    if fitted_elsewhere:
+        raise Conflict(
+            _("A battery is fitted in another bike."),
+            code="battery_fitted_elsewhere",
+            fields={"battery_serials": fitted_elsewhere},
+        )
+    missing = [
+        s
+        for s in serials
+        if s not in found or found[s].holder_id != dealer.pk or found[s].status != Battery.Status.IN_STOCK
+    ]
+    if missing:
+        raise Conflict(_("A battery is not in your stock."), code="not_in_stock", fields={"battery_serials": missing})
+
+    day = timezone.localdate(sold_at)
+    problem = vehicle_model_problem(vehicle.model, day)
+    if problem:
+        raise ComplianceRefusal(
+            _vehicle_problem_message(problem, vehicle), code="uncertified", fields={"frame_no": [problem]}
+        )
+    compatible = set(vehicle.model.compatible_battery_models.values_list("pk", flat=True))
+    incompatible = [b.serial for b in batteries if b.model_id not in compatible]
+    if incompatible:
+        raise ComplianceRefusal(
+            _("This battery model is not certified for this bike model (标配)."),
+            code="battery_incompatible",
+            fields={"battery_serials": incompatible},
+        )
+    uncertified = [b.serial for b in batteries if battery_model_problem(b.model, day)]
+    if uncertified:
+        raise ComplianceRefusal(
+            _("This battery has no valid CCC certificate."), code="uncertified", fields={"battery_serials": uncertified}
+        )
+
+    try:
+        with transaction.atomic():
+            registration = registration_create(
+                vehicle=vehicle,
+                batteries=[found[s] for s in serials],
+                buyer=buyer,
+                dealer=dealer,
+                registered_at=sold_at,
+                plate_no=plate_no,
+            )
+    except IntegrityError:
+        raise Conflict(
+            _("This plate number is in use."), code="plate_taken", fields={"plate_no": [_("In use.")]}
+        ) from None
+    return Sale.objects.create(
+        dealer=dealer,
+        vehicle=vehicle,
+        registration=registration,
+        battery_serials=serials,
+        sold_at=sold_at,
+        created_by=user,
+    )
+
+
+def _vehicle_problem_message(problem: str, vehicle: Vehicle) -> str:
+    standard = vehicle.model.standard
+    if problem == OLD_STANDARD_PAST_CUTOFF:
+        return _("Bikes certified to %(standard)s may not be sold from %(cutoff)s.") % {
+            "standard": standard.code,
+            "cutoff": standard.sale_cutoff.isoformat(),
+        }
+    if problem == CERTIFICATE_EXPIRED:
+        return _("The model's CCC certificate had expired on the sale date.")
+    return _("This bike model has no CCC certificate.")

@@ -1,0 +1,140 @@
+"""POST /api/v1/receipts/: incoming inspection (进货查验) — verdicts per item, stock, and alert requests."""
+
+import datetime as dt
+
+import pytest
+
+from alerts.models import AlertRequest
+from catalog.models import BatteryModel
+from dealers.models import Receipt
+from tests.conftest import api_client
+from vehicles.ledger import chain_verify
+from vehicles.models import Battery, Vehicle
+
+URL = "/api/v1/receipts/"
+
+
+def _receive(user, supplier, frame_nos=(), serials=(), **extra):
+    body = {"supplier": supplier.pk, "frame_nos": list(frame_nos), "battery_serials": list(serials), **extra}
+    return api_client(user).post(URL, body, format="json")
+
+
+def test_certified_goods_from_their_maker_enter_the_dealers_stock(chain):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.vehicle(), chain.battery()
+
+    response = _receive(dealer, chain.maker.organization, [vehicle.frame_no])
+    assert response.status_code == 201
+    assert response.json()["items"] == [
+        {"kind": "vehicle", "ref": vehicle.frame_no, "verdict": "accepted", "reasons": []}
+    ]
+    response = _receive(dealer, chain.battery_maker.organization, serials=[battery.serial.lower()])
+    assert response.json()["items"][0]["verdict"] == "accepted"
+
+    vehicle.refresh_from_db()
+    battery.refresh_from_db()
+    assert (vehicle.holder, vehicle.status, vehicle.region_id) == (dealer.organization, "in_stock", "371402")
+    assert (battery.holder, battery.status) == (dealer.organization, "in_stock")
+    assert [e.type for e in vehicle.events.order_by("seq")] == ["produced", "received"]
+    assert chain_verify(vehicle).valid and chain_verify(battery).valid
+    stock = api_client(dealer).get("/api/v1/stock/").json()["results"]
+    assert [row["frame_no"] for row in stock] == [vehicle.frame_no]
+    assert not AlertRequest.objects.exists()
+
+
+def test_each_rejection_has_its_reason_and_raises_an_alert_request(chain, settings):
+    dealer, maker = chain.world.dealer, chain.maker.organization
+    old = chain.vehicle(model=chain.old_model)
+    uncertified = chain.vehicle(model=chain.uncertified_model)
+    elsewhere = chain.vehicle(holder=chain.world.other_dealer.organization, status=Vehicle.Status.IN_STOCK)
+    recycled = chain.battery(status=Battery.Status.RECYCLED)
+    expired_model = BatteryModel.objects.create(
+        code="OLD-CCC",
+        name="过期",
+        maker=chain.battery_maker.organization,
+        chemistry="lithium_ion",
+        nominal_voltage_v=48,
+        capacity_ah=20,
+        ccc_cert_no="CCC-1",
+        ccc_valid_until=dt.date(2025, 1, 1),
+    )
+    expired = chain.battery(model=expired_model)
+
+    response = _receive(dealer, maker, [old.frame_no, uncertified.frame_no, elsewhere.frame_no, "140222600009999"])
+    verdicts = {i["ref"]: i["reasons"] for i in response.json()["items"]}
+    assert response.status_code == 201
+    assert verdicts == {
+        old.frame_no: ["old_standard_past_cutoff"],
+        uncertified.frame_no: ["uncertified"],
+        elsewhere.frame_no: ["in_another_stock"],
+        "140222600009999": ["unknown"],
+    }
+    response = _receive(dealer, chain.battery_maker.organization, serials=[recycled.serial, expired.serial])
+    verdicts = {i["ref"]: i["reasons"] for i in response.json()["items"]}
+    assert verdicts == {recycled.serial: ["recycled"], expired.serial: ["certificate_expired"]}
+
+    rules = sorted(AlertRequest.objects.values_list("rule", "frame_no", "battery_serial"))
+    assert rules == sorted(
+        [
+            ("PRODUCT_UNCERTIFIED", old.frame_no, ""),
+            ("PRODUCT_UNCERTIFIED", uncertified.frame_no, ""),
+            ("STOCK_MISMATCH", elsewhere.frame_no, ""),
+            ("PRODUCT_UNCERTIFIED", "140222600009999", ""),
+            ("BATTERY_RECYCLED_REAPPEARS", "", recycled.serial),
+            ("PRODUCT_UNCERTIFIED", "", expired.serial),
+        ]
+    )
+    assert set(AlertRequest.objects.values_list("region_code", flat=True)) == {"371402"}
+    old.refresh_from_db()
+    assert old.holder == maker and old.status == "produced"  # nothing entered the stock
+    assert old.events.order_by("-seq").first().type == "receipt_rejected"
+
+
+def test_a_repeated_scan_in_one_delivery_is_flagged_once(chain):
+    vehicle = chain.vehicle()
+    items = _receive(chain.world.dealer, chain.maker.organization, [vehicle.frame_no, vehicle.frame_no]).json()["items"]
+    assert [i["reasons"] for i in items] == [[], ["duplicate_in_receipt"]]
+
+
+def test_replayed_receipt_with_the_same_key_changes_nothing(chain):
+    vehicle = chain.vehicle()
+    client = api_client(chain.world.dealer)
+    body = {"supplier": chain.maker.organization.pk, "frame_nos": [vehicle.frame_no], "battery_serials": []}
+    first = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="r1")
+    second = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="r1")
+    assert first.json() == second.json()
+    assert Receipt.objects.count() == 1
+    assert vehicle.events.count() == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"supplier": "x"},
+        {"supplier": 1, "frame_nos": "140222600000001"},
+        {"supplier": 999999, "frame_nos": ["1"]},
+        {"supplier": 1, "frame_nos": [], "battery_serials": []},
+        {"supplier": 1, "frame_nos": [{"a": 1}]},
+    ],
+)
+def test_bad_receipts_are_400_and_write_nothing(chain, body):
+    response = api_client(chain.world.dealer).post(URL, body, format="json")
+    assert response.status_code == 400
+    assert not Receipt.objects.exists()
+
+
+def test_only_dealers_inspect_deliveries(chain):
+    vehicle = chain.vehicle()
+    for outsider in (chain.world.city_regulator, chain.maker, chain.world.police):
+        assert _receive(outsider, chain.maker.organization, [vehicle.frame_no]).status_code == 403
+    assert api_client().post(URL, {}, format="json").status_code == 401
+
+
+def test_receipts_are_seen_by_the_dealer_and_its_regulator_only(chain):
+    vehicle = chain.vehicle()
+    receipt_id = _receive(chain.world.dealer, chain.maker.organization, [vehicle.frame_no]).json()["id"]
+    assert api_client(chain.world.dealer).get(f"{URL}{receipt_id}/").status_code == 200
+    assert api_client(chain.world.district_regulator).get(f"{URL}{receipt_id}/").status_code == 200
+    for outsider in (chain.world.other_dealer, chain.world.other_district_regulator, chain.world.other_city_regulator):
+        assert api_client(outsider).get(f"{URL}{receipt_id}/").status_code == 404

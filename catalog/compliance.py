@@ -27,9 +27,15 @@ def vehicle_model_problem(model: VehicleModel, day: dt.date) -> str | None:
     return _ccc_problem(model, day)
 
 
+def battery_ccc_required(*, chemistry: str, day: dt.date) -> bool:
+    """CCC is compulsory for lithium-ion packs from BATTERY_CCC_REQUIRED_FROM; lead-acid and sodium-ion are not
+    in the compulsory catalogue."""
+    return chemistry == Chemistry.LITHIUM_ION and day >= BATTERY_CCC_REQUIRED_FROM
+
+
 def battery_model_problem(model: BatteryModel, day: dt.date) -> str | None:
     """Lithium batteries need a valid CCC from 2025-11-01; other chemistries, when they carry one, a valid one."""
-    if model.chemistry == Chemistry.LITHIUM_ION and day >= BATTERY_CCC_REQUIRED_FROM:
+    if battery_ccc_required(chemistry=model.chemistry, day=day):
         return _ccc_problem(model, day)
     if model.ccc_cert_no and model.ccc_valid_until is not None and model.ccc_valid_until < day:
         return CERTIFICATE_EXPIRED

@@ -8,7 +8,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Organization
-from core.scoping import ScopeRule
 
 
 class Standard(models.Model):
@@ -71,8 +70,8 @@ class CertifiedModel(models.Model):
     ccc_valid_until = models.DateField(_("CCC valid until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    # Everyone reads the catalog; makers write their own.
-    scope = ScopeRule(region="maker__region__code", organizations=("maker_id",))
+    # The catalog is public reference data: everyone reads it (catalog/selectors.py), so it has no ScopeRule;
+    # makers write only their own models (catalog/services.py).
 
     class Meta:
         abstract = True

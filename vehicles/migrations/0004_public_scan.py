@@ -5,28 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('vehicles', '0003_registration_registration_plate'),
+        ("vehicles", "0003_registration_registration_plate"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PublicScan',
+            name="PublicScan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=64, verbose_name='code as scanned')),
-                ('reason', models.CharField(choices=[('malformed', 'malformed code'), ('unknown', 'unknown code')], max_length=16, verbose_name='reason')),
-                ('source', models.CharField(choices=[('page', 'QR page'), ('api', 'public API')], default='page', max_length=8, verbose_name='source')),
-                ('user_agent', models.CharField(blank=True, max_length=300, verbose_name='user agent')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('scanned_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='scanned at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=64, verbose_name="code as scanned")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[("malformed", "malformed code"), ("unknown", "unknown code")],
+                        max_length=16,
+                        verbose_name="reason",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("page", "QR page"), ("api", "public API")],
+                        default="page",
+                        max_length=8,
+                        verbose_name="source",
+                    ),
+                ),
+                ("user_agent", models.CharField(blank=True, max_length=300, verbose_name="user agent")),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("scanned_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="scanned at")),
             ],
             options={
-                'verbose_name': 'unknown-code scan',
-                'verbose_name_plural': 'unknown-code scans',
-                'ordering': ['-scanned_at'],
-                'indexes': [models.Index(fields=['scanned_at'], name='publicscan_scanned_at'), models.Index(fields=['code', 'scanned_at'], name='publicscan_code')],
+                "verbose_name": "unknown-code scan",
+                "verbose_name_plural": "unknown-code scans",
+                "ordering": ["-scanned_at"],
+                "indexes": [
+                    models.Index(fields=["scanned_at"], name="publicscan_scanned_at"),
+                    models.Index(fields=["code", "scanned_at"], name="publicscan_code"),
+                ],
             },
         ),
     ]

@@ -37,6 +37,7 @@ TASKS: dict[str, list[Task]] = {
         Task(
             _("Search a bike or battery"),
             _("Frame number, battery code, plate, phone or ID number: the whole chain."),
+            "records-search",
         ),
         Task(
             _("Dashboard and risk map"),
@@ -60,13 +61,22 @@ TASKS: dict[str, list[Task]] = {
         Task(_("Data feed"), _("Webhooks signed with HMAC-SHA256 deliver every shared alert to your system.")),
     ],
     "dealer": [
-        Task(_("Receive goods"), _("Scan each bike and battery as it arrives: green or red, with the reason.")),
+        Task(
+            _("Receive goods"),
+            _("Scan each bike and battery as it arrives: green or red, with the reason."),
+            "dealer-receive",
+        ),
         Task(
             _("Register a sale"),
             _("The sale is the registration: scan the bike and battery, enter the buyer."),
+            "dealer-sale-new",
         ),
-        Task(_("Stock"), _("What is in stock now.")),
-        Task(_("Sales ledger"), _("Every sale, exportable for the daily, weekly and monthly duty records.")),
+        Task(_("Stock"), _("What is in stock now."), "dealer-stock"),
+        Task(
+            _("Sales ledger"),
+            _("Every sale, exportable for the daily, weekly and monthly duty records."),
+            "dealer-sales",
+        ),
     ],
     "repair_shop": [
         Task(

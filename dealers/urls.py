@@ -1,5 +1,17 @@
-"""Pages of the dealer counter."""
+"""Pages of the dealer counter, under /dealer/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+from django.views.generic import RedirectView
 
-urlpatterns: list = []
+from dealers import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="home", permanent=False)),
+    path("stock/", views.stock, name="dealer-stock"),
+    path("receive/", views.receive, name="dealer-receive"),
+    path("receipts/<int:pk>/", views.receipt, name="dealer-receipt"),
+    path("sales/", views.sales, name="dealer-sales"),
+    path("sales/new/", views.sale_new, name="dealer-sale-new"),
+    path("sales/check/", views.sale_check, name="dealer-sale-check"),
+    path("sales/<int:pk>/", views.sale_done, name="dealer-sale"),
+]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.client_ip import client_ip
 from core.errors import Conflict, InvalidInput
 from core.models import IdempotencyKey
 
@@ -23,11 +24,11 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 
-def _principal(request) -> str:
+def principal_of(request) -> str:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return f"anon:{request.META.get('REMOTE_ADDR', '')}"
+    return f"anon:{client_ip(request)}"
 
 
 def _fingerprint(request) -> str:
@@ -35,7 +36,7 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
-def _claim(principal: str, key: str, fingerprint: str) -> bool:
+def claim_key(principal: str, key: str, fingerprint: str) -> bool:
     """Insert the key row; False when another request already holds the key (after it committed)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -61,9 +62,9 @@ def idempotent(handler):
                 _("Idempotency-Key must be 1 to %(n)d characters.") % {"n": MAX_KEY_LENGTH},
                 code="invalid_idempotency_key",
             )
-        principal, fingerprint = _principal(request), _fingerprint(request)
+        principal, fingerprint = principal_of(request), _fingerprint(request)
         with transaction.atomic():
-            if not _claim(principal, key, fingerprint):
+            if not claim_key(principal, key, fingerprint):
                 first = IdempotencyKey.objects.get(principal=principal, key=key)
                 if first.fingerprint != fingerprint:
                     raise Conflict(

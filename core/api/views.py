@@ -15,6 +15,7 @@ from core.api.filters import AuditEntryFilter, OrganizationFilter
 from core.api.idempotency import idempotent
 from core.api.permissions import IsOrganizationAdmin, IsPlatformAdmin
 from core.audit import audit_record
+from core.client_ip import client_ip
 from core.tokens import token_issue
 
 
@@ -41,7 +42,7 @@ class TokenView(APIView):
         if org is not None and not org.is_active:
             raise exceptions.AuthenticationFailed(_("Your organization is suspended."), code="organization_suspended")
         token = token_issue(user=user)
-        audit_record(actor=user, action="auth.token_issued", target=user, ip_address=request.META.get("REMOTE_ADDR"))
+        audit_record(actor=user, action="auth.token_issued", target=user, ip_address=client_ip(request))
         body = {
             "token": token,
             "role": "platform_admin" if user.is_superuser and org is None else user.role,

@@ -61,6 +61,7 @@ class ReceiptListView(generics.GenericAPIView):
 
 
 class ReceiptDetailView(APIView):
+    @extend_schema(responses={200: dict}, operation_id="v1_receipts_detail")
     def get(self, request, pk):
         receipt = selectors.receipts_visible_to(request.user).filter(pk=pk).first()
         if receipt is None:

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from core.api.idempotency import idempotent
 from core.audit import audit_record
+from core.client_ip import client_ip
 from core.errors import InvalidInput
 from core.personal_data import clean_id_number, clean_phone
 from vehicles import selectors
@@ -35,7 +36,7 @@ def _unmask_requested(request, vehicles: list[Vehicle], what: str) -> bool:
             target=vehicle,
             reason=reason,
             data={"via": what},
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
         )
     return True
 
@@ -172,7 +173,7 @@ class TraceView(APIView):
                 target_type="trace",
                 target_id=",".join(sorted(clues)),
                 data={"results": len(vehicles)},
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )
         unmasked = _unmask_requested(request, vehicles, "trace")
         return Response(

@@ -1,8 +1,14 @@
 from django.urls import path, re_path
 
-from vehicles.api import record
+from vehicles.api import production, public, record
 
 urlpatterns: list = []
+
+# Production (出厂登记): makers register what they produced, in bulk.
+urlpatterns += [
+    path("vehicles/bulk/", production.VehicleBulkView.as_view(), name="api-vehicles-bulk"),
+    path("batteries/bulk/", production.BatteryBulkView.as_view(), name="api-batteries-bulk"),
+]
 
 # The vehicle record (一车一档), the trace, and registration changes.
 FRAME = r"(?P<frame_no>[0-9]{1,20})"
@@ -18,4 +24,9 @@ urlpatterns += [
         name="api-vehicle-cancel-registration",
     ),
     path("trace/", record.TraceView.as_view(), name="api-trace"),
+]
+
+# Public lookup of a QR code (no login).
+urlpatterns += [
+    path("public/vehicles/<str:code>/", public.PublicRecordView.as_view(), name="api-public-record"),
 ]

@@ -1,0 +1,235 @@
+"""Forms of the dealer counter: parsing what was typed or scanned, and showing the services' refusals in words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import DomainError
+from core.models import Organization, OrganizationKind, Region
+from core.selectors import regions
+from core.submissions import form_token_valid
+from dealers import services
+
+STALE_FORM = _("This form was out of date. Check it and submit it again.")
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reasons of incoming inspection (进货查验), in words.
+
+REASON_TEXT = {
+    "unknown": _("Not on record: no maker registered this code. Check the code, or refuse the goods."),
+    "uncertified": _("The model has no CCC certificate: it may not be sold."),
+    "certificate_expired": _("The model's CCC certificate has expired: it may not be sold."),
+    "old_standard_past_cutoff": _(
+        "Certified to the old standard (GB 17761-2018), which may no longer be sold since its cut-off date."
+    ),
+    "recycled": _("Recorded as recycled or scrapped: it may not return to the market."),
+    "already_sold": _("Already sold and registered to an owner."),
+    "in_another_stock": _("Recorded in another enterprise's stock, or fitted in a bike."),
+    "already_in_your_stock": _("Already in your stock."),
+    "not_from_supplier": _("Not recorded at this supplier. Check the supplier you chose."),
+    "duplicate_in_receipt": _("Listed twice in this delivery; counted once."),
+}
+
+
+def reason_text(code: str) -> str:
+    return str(REASON_TEXT.get(code, code))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scanned lists.
+
+_SEPARATORS = re.compile(r"[\s,，;；]+")
+_FRAME_SHAPE = re.compile(r"^\d{15}$")  # DOMAIN: 15 digits; anything else scanned is taken as a battery code
+MAX_LINES = 2000  # as the API (POST /api/v1/receipts/)
+
+
+def codes_split(text: str) -> list[str]:
+    """One code per line (commas and spaces separate too, as scanners and spreadsheets send them)."""
+    return [code.strip().upper() for code in _SEPARATORS.split(text or "") if code.strip()]
+
+
+def codes_sort(codes: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Frame numbers (15 digits) and battery codes, each in the order scanned."""
+    frame_nos, serials = [], []
+    for code in codes:
+        (frame_nos if _FRAME_SHAPE.match(code) else serials).append(code)
+    return frame_nos, serials
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Choices.
+
+
+def suppliers_for(dealer: Organization):
+    """Who may deliver to this dealer: makers and battery makers anywhere, dealers of the same province."""
+    return (
+        Organization.objects.filter(status=Organization.Status.ACTIVE)
+        .filter(
+            Q(kind__in=[OrganizationKind.MANUFACTURER, OrganizationKind.BATTERY_MAKER])
+            | Q(kind=OrganizationKind.DEALER, region__code__startswith=dealer.region_id[:2])
+        )
+        .filter(kind__in=services.SUPPLIER_KINDS)
+        .exclude(pk=dealer.pk)
+        .order_by("kind", "name")
+    )
+
+
+def supplier_choices(dealer: Organization) -> list:
+    groups: dict[str, list] = {}
+    labels = dict(OrganizationKind.choices)
+    for org in suppliers_for(dealer):
+        groups.setdefault(org.kind, []).append((str(org.pk), org.name))
+    order = [OrganizationKind.MANUFACTURER, OrganizationKind.BATTERY_MAKER, OrganizationKind.DEALER]
+    return [(labels[kind], groups[kind]) for kind in order if kind in groups]
+
+
+def city_of(region: Region) -> Region:
+    node = region
+    while node.level > Region.Level.PREFECTURE and node.parent is not None:
+        node = node.parent
+    return node
+
+
+def county_choices(dealer: Organization) -> list[tuple[str, str]]:
+    """The counties (districts) of the dealer's city, where most buyers live."""
+    city = city_of(dealer.region)
+    counties = list(regions(parent=city.code, level=Region.Level.COUNTY).values_list("code", "name"))
+    return counties or [(dealer.region_id, dealer.region.name)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Forms.
+
+
+class CounterForm(forms.Form):
+    """A page form: the services' DomainErrors land next to the fields they name."""
+
+    form_token = forms.CharField(required=False, widget=forms.HiddenInput)
+    # service field → form field
+    field_map: dict[str, str] = {}
+    # (error code, service field) → sentence; %(refs)s lists the codes concerned
+    error_text: dict[tuple[str, str], str] = {}
+
+    def clean(self):
+        cleaned = super().clean()
+        if not form_token_valid(cleaned.get("form_token") or ""):
+            raise forms.ValidationError(STALE_FORM, code="stale_form")
+        return cleaned
+
+    def add_domain_error(self, error: DomainError, refs: Iterable[str] = ()) -> None:
+        refs = set(refs)
+        placed = False
+        for key, details in (error.fields or {}).items():
+            name = self.field_map.get(key)
+            if name is None:
+                continue
+            details = [str(d) for d in (details if isinstance(details, list | tuple) else [details])]
+            named = [d for d in details if d in refs]
+            sentence = self.error_text.get((error.code, key))
+            if sentence is not None:
+                text = str(sentence) % {"refs": ", ".join(named)}
+            elif named:
+                text = f"{error.message} {', '.join(named)}"
+            elif not details or all(d in REASON_TEXT for d in details):
+                text = error.message
+            else:
+                text = " ".join(details)
+            self.add_error(name, text)
+            placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+class ReceiveForm(CounterForm):
+    supplier = forms.ChoiceField(label=_("Supplier"))
+    codes = forms.CharField(
+        label=_("Frame numbers and battery codes"), required=False, widget=forms.Textarea, max_length=MAX_LINES * 66
+    )
+
+    field_map = {"supplier": "supplier", "frame_nos": "codes", "battery_serials": "codes"}
+
+    def __init__(self, *args, dealer: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.supplier_groups = supplier_choices(dealer)
+        self.fields["supplier"].choices = [("", _("Choose the supplier")), *self.supplier_groups]
+        self.fields["supplier"].error_messages["invalid_choice"] = _("Choose a supplier from the list.")
+
+    def clean_codes(self) -> tuple[list[str], list[str]]:
+        frame_nos, serials = codes_sort(codes_split(self.cleaned_data.get("codes", "")))
+        if max(len(frame_nos), len(serials)) > MAX_LINES:
+            raise forms.ValidationError(_("At most %(n)d bikes and %(n)d batteries at a time.") % {"n": MAX_LINES})
+        return frame_nos, serials
+
+
+class SaleForm(CounterForm):
+    frame_no = forms.CharField(label=_("Frame number"), max_length=32)
+    battery_serials = forms.CharField(label=_("Battery codes"), max_length=400, widget=forms.Textarea)
+    buyer_name = forms.CharField(label=_("Buyer's name"), max_length=50)
+    buyer_id_number = forms.CharField(label=_("ID number"), max_length=32)
+    buyer_phone = forms.CharField(label=_("Mobile phone"), max_length=32)
+    buyer_region = forms.ChoiceField(label=_("Lives in"))
+    sold_at = forms.DateTimeField(
+        label=_("Sale time"), required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+    )
+
+    field_map = {
+        "frame_no": "frame_no",
+        "battery_serials": "battery_serials",
+        "buyer.name": "buyer_name",
+        "buyer.id_number": "buyer_id_number",
+        "buyer.phone": "buyer_phone",
+        "buyer.region_code": "buyer_region",
+        "sold_at": "sold_at",
+    }
+    error_text = {
+        ("not_in_stock", "frame_no"): _("This bike is not in your stock. Receive it first (incoming inspection)."),
+        ("not_in_stock", "battery_serials"): _("Not in your stock: %(refs)s. Receive it first (incoming inspection)."),
+        ("battery_fitted_elsewhere", "battery_serials"): _("Already fitted in another bike: %(refs)s."),
+        ("battery_incompatible", "battery_serials"): _(
+            "This battery model is not certified for this bike model (标配): %(refs)s."
+        ),
+        ("uncertified", "battery_serials"): _("This battery has no valid CCC certificate: %(refs)s."),
+        ("invalid", "sold_at"): _("The sale time is in the future."),
+    }
+
+    def __init__(self, *args, counties: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buyer_region"].choices = counties
+        self.fields["buyer_region"].error_messages["invalid_choice"] = _("Choose a district from the list.")
+
+    def clean_frame_no(self) -> str:
+        return self.cleaned_data["frame_no"].strip().upper()
+
+    def clean_battery_serials(self) -> list[str]:
+        serials = codes_split(self.cleaned_data["battery_serials"])
+        if not serials:
+            raise forms.ValidationError(_("Scan the battery sold with the bike."))
+        if len(serials) > 4:
+            raise forms.ValidationError(_("At most 4 batteries with one bike."))
+        return serials
+
+    def buyer(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "name": data["buyer_name"],
+            "id_number": data["buyer_id_number"],
+            "phone": data["buyer_phone"],
+            "region_code": data["buyer_region"],
+        }
+
+
+class LedgerFilterForm(forms.Form):
+    date_from = forms.DateField(label=_("From"), required=False, input_formats=["%Y-%m-%d"])
+    date_to = forms.DateField(label=_("To"), required=False, input_formats=["%Y-%m-%d"])
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned

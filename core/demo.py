@@ -65,9 +65,11 @@ DEMO_USERS = [
     ("dz_fire", "dz_fire", "staff", "德州市消防救援支队: fire department"),
     ("bl_regulator", "bl_msa", "admin", "北仑区市场监督管理局: district regulator in 宁波"),
     ("maker", "maker_dz", "admin", "德州德骑电动车: vehicle manufacturer"),
+    ("maker_bl", "maker_bl", "admin", "宁波北仑安行车业: vehicle manufacturer"),
     ("battery_maker", "battery_maker", "admin", "山东鲁电新能源: battery maker"),
     ("dealer", "dealer_dc", "admin", "德城区新湖电动车专卖店: dealer"),
     ("dealer_lc", "dealer_lc", "admin", "陵城区顺达电动车商行: dealer"),
+    ("dealer_bl", "dealer_bl", "admin", "北仑区新碶电动车经营部: dealer"),
     ("repair", "repair_dc", "admin", "德城区诚信电动车维修部: repair shop"),
     ("recycler", "recycler_dz", "admin", "德州市绿源再生资源回收: recycler"),
 ]

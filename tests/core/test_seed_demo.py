@@ -1,10 +1,14 @@
 """`manage.py seed_demo`: a believable demo world whose logins work, idempotent."""
 
 from django.core.management import call_command
+from django.db.models import Count
 
+from alerts.models import AlertRequest
 from core.demo import DEMO_PASSWORD, DEMO_USERS
 from core.models import Organization, OrganizationKind, User
 from tests.conftest import api_client
+from vehicles.ledger import chain_verify
+from vehicles.models import Registration, Vehicle
 
 
 def _snapshot():
@@ -37,9 +41,19 @@ def test_seed_demo_builds_the_world_and_a_second_run_changes_nothing(db):
     dealer_districts = set(Organization.objects.filter(kind="dealer").values_list("region_id", flat=True))
     assert len(dealer_districts) >= 2
 
+    # The chain: bikes sold (registered), in stock, transferred, and a refused delivery; ledgers that verify.
+    statuses = dict(Vehicle.objects.values_list("status").annotate(n=Count("pk")))
+    assert statuses["registered"] >= 1000 and statuses["in_stock"] >= 100
+    assert Registration.objects.filter(status="transferred").count() >= 20
+    assert AlertRequest.objects.filter(rule="PRODUCT_UNCERTIFIED").exists()
+    for vehicle in Vehicle.objects.filter(status="registered").order_by("?")[:5]:
+        assert chain_verify(vehicle).valid
+
 
 def test_every_demo_login_works(db):
-    call_command("seed_demo")
+    from core import demo
+
+    demo.seed()
     for username, *_ in DEMO_USERS:
         response = api_client().post(
             "/api/v1/auth/token/", {"username": username, "password": DEMO_PASSWORD}, format="json"

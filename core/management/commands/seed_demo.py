@@ -15,7 +15,12 @@ class Command(BaseCommand):
         if if_empty and User.objects.filter(username="admin").exists():
             self.stdout.write("demo data already present")
             return
+        from vehicles import demo as chain_demo
+
         orgs = demo.seed()
         self.stdout.write(f"demo world ready: {len(orgs)} organizations, {len(demo.DEMO_USERS)} logins")
+        sold = chain_demo.seed(orgs)
+        if sold:
+            self.stdout.write(f"demo chain ready: bikes and batteries produced, received, {sold} sold")
         for username, password, description in demo.DEMO_LOGINS:
             self.stdout.write(f"  {username:<14} {password}  {description}")

@@ -12,6 +12,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from catalog.models import Standard
+from catalog.standards import load_standards
 from core.models import Organization, OrganizationKind, Region, User
 from core.regions import load_regions
 from core.tokens import token_issue
@@ -34,13 +36,14 @@ def _test_settings(settings):
 
 
 @pytest.fixture(autouse=True)
-def _reference_data(request, django_db_blocker):
+def _reference_data(django_db_setup, django_db_blocker):
     """Transactional tests (live server, worker processes) end with a flush that also empties the tables that
-    data migrations filled; put the reference data back before a test that uses the database."""
-    if {"db", "transactional_db", "live_server"} & set(request.fixturenames):
-        with django_db_blocker.unblock():
-            if not Region.objects.exists():
-                load_regions(Region)
+    data migrations filled (regions, standards); put them back before the next test, whatever fixtures it uses."""
+    with django_db_blocker.unblock():
+        if not Region.objects.exists():
+            load_regions(Region)
+        if not Standard.objects.exists():
+            load_standards(Standard)
     yield
 
 

@@ -16,7 +16,6 @@ from core.models import Organization, OrganizationKind, Region
 from core.personal_data import decrypt, mask_id_number, mask_name, mask_phone
 from core.scoping import ScopeRule
 
-
 # Police register bikes and plates (合体登记), so they see the chain records of their region; other departments
 # see only what alerts share with them.
 POLICE_ONLY = frozenset({OrganizationKind.POLICE})
@@ -217,7 +216,9 @@ class Registration(models.Model):
     end_reason = models.CharField(max_length=200, blank=True)
 
     scope = ScopeRule(
-        region=("region__code", "dealer__region__code"), organizations=("dealer_id",), department_sees_region=POLICE_ONLY
+        region=("region__code", "dealer__region__code"),
+        organizations=("dealer_id",),
+        department_sees_region=POLICE_ONLY,
     )
 
     class Meta:

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_organization_enterprise_code_and_more'),
-        ('vehicles', '0002_ledger_table'),
+        ("core", "0003_organization_enterprise_code_and_more"),
+        ("vehicles", "0002_ledger_table"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='registration',
-            index=models.Index(fields=['plate_no'], name='registration_plate'),
+            model_name="registration",
+            index=models.Index(fields=["plate_no"], name="registration_plate"),
         ),
     ]

@@ -26,3 +26,19 @@ def sales_visible_to(user: User) -> QuerySet[Sale]:
 
 def receipts_visible_to(user: User) -> QuerySet[Receipt]:
     return scoped(Receipt.objects.select_related("supplier", "dealer").prefetch_related("items"), user)
+
+
+def receipt_preview(*, dealer, supplier, frame_nos: list[str], battery_serials: list[str]) -> list[dict]:
+    """What an inspection would decide for each scanned code, before the dealer confirms; writes nothing."""
+    from django.utils import timezone
+
+    from dealers.inspection import inspect_items
+
+    verdicts = inspect_items(
+        dealer=dealer,
+        supplier=supplier,
+        frame_nos=frame_nos,
+        battery_serials=battery_serials,
+        day=timezone.localdate(),
+    )
+    return [{"kind": kind, "ref": ref, "reasons": reasons} for kind, ref, _, reasons in verdicts]

@@ -13,27 +13,23 @@ from alerts.services import alert_request_record
 from catalog.compliance import (
     CERTIFICATE_EXPIRED,
     OLD_STANDARD_PAST_CUTOFF,
-    UNCERTIFIED,
     battery_model_problem,
     vehicle_model_problem,
 )
 from core.errors import ComplianceRefusal, Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
+from dealers.inspection import (
+    CERT_REASONS,
+    DUPLICATE,
+    IN_ANOTHER_STOCK,
+    RECYCLED,
+    SUPPLIER_KINDS,
+    inspect_items,
+)
 from dealers.models import Receipt, ReceiptItem, Sale
 from vehicles.codes import normalise_serial
 from vehicles.models import Battery, EventType, Vehicle
 from vehicles.registration import BuyerData, registration_create
-
-UNKNOWN = "unknown"
-RECYCLED = "recycled"
-ALREADY_SOLD = "already_sold"
-IN_ANOTHER_STOCK = "in_another_stock"
-ALREADY_IN_STOCK = "already_in_your_stock"
-NOT_FROM_SUPPLIER = "not_from_supplier"
-DUPLICATE = "duplicate_in_receipt"
-
-SUPPLIER_KINDS = {OrganizationKind.MANUFACTURER, OrganizationKind.BATTERY_MAKER, OrganizationKind.DEALER}
-_CERT_REASONS = {UNCERTIFIED, CERTIFICATE_EXPIRED, OLD_STANDARD_PAST_CUTOFF, UNKNOWN}
 
 
 def _dealer_of(user: User) -> Organization:
@@ -43,43 +39,21 @@ def _dealer_of(user: User) -> Organization:
     return org
 
 
-def _holder_reasons(holder_id: int | None, dealer: Organization, supplier: Organization) -> list[str]:
-    if holder_id == dealer.pk:
-        return [ALREADY_IN_STOCK]
-    if holder_id != supplier.pk:
-        # Held by someone other than the supplier: the same item claimed in two places.
-        return [IN_ANOTHER_STOCK if holder_id is not None else NOT_FROM_SUPPLIER]
-    return []
-
-
-def _vehicle_reasons(vehicle: Vehicle | None, dealer, supplier, day: dt.date) -> list[str]:
-    if vehicle is None:
-        return [UNKNOWN]
-    if vehicle.status in {Vehicle.Status.SCRAPPED, Vehicle.Status.RECYCLED}:
-        return [RECYCLED]
-    if vehicle.status in {Vehicle.Status.REGISTERED, Vehicle.Status.CANCELLED}:
-        return [ALREADY_SOLD]
-    reasons = _holder_reasons(vehicle.holder_id, dealer, supplier)
-    problem = vehicle_model_problem(vehicle.model, day)
-    return reasons + ([problem] if problem else [])
-
-
-def _battery_reasons(battery: Battery | None, dealer, supplier, day: dt.date) -> list[str]:
-    if battery is None:
-        return [UNKNOWN]
-    if battery.status == Battery.Status.RECYCLED:
-        return [RECYCLED]
-    if battery.vehicle_id is not None:
-        return [IN_ANOTHER_STOCK]
-    reasons = _holder_reasons(battery.holder_id, dealer, supplier)
-    problem = battery_model_problem(battery.model, day)
-    return reasons + ([problem] if problem else [])
+def supplier_get(dealer: Organization, supplier_id: int) -> Organization:
+    supplier = Organization.objects.filter(pk=supplier_id, kind__in=SUPPLIER_KINDS).first()
+    if supplier is None or supplier.pk == dealer.pk:
+        raise InvalidInput(
+            _("Unknown supplier."),
+            code="unknown_supplier",
+            fields={"supplier": [_("Not a maker or dealer registered on the platform.")]},
+        )
+    return supplier
 
 
 def _alert_rule(kind: str, reasons: list[str]) -> str:
     if RECYCLED in reasons:
         return RuleCode.BATTERY_RECYCLED_REAPPEARS if kind == ReceiptItem.Kind.BATTERY else RuleCode.STOCK_MISMATCH
-    if _CERT_REASONS & set(reasons):
+    if CERT_REASONS & set(reasons):
         return RuleCode.PRODUCT_UNCERTIFIED
     if kind == ReceiptItem.Kind.BATTERY and IN_ANOTHER_STOCK in reasons:
         return RuleCode.BATTERY_DUPLICATE
@@ -97,13 +71,7 @@ def receipt_inspect(
 ) -> Receipt:
     """Inspect a delivery: accepted items enter the dealer's stock; each rejection records an alert request."""
     dealer = _dealer_of(user)
-    supplier = Organization.objects.filter(pk=supplier_id, kind__in=SUPPLIER_KINDS).first()
-    if supplier is None or supplier.pk == dealer.pk:
-        raise InvalidInput(
-            _("Unknown supplier."),
-            code="unknown_supplier",
-            fields={"supplier": [_("Not a maker or dealer registered on the platform.")]},
-        )
+    supplier = supplier_get(dealer, supplier_id)
     if not frame_nos and not battery_serials:
         raise InvalidInput(
             _("Scan at least one bike or battery."),
@@ -114,33 +82,12 @@ def receipt_inspect(
     day = timezone.localdate(received_at)
     receipt = Receipt.objects.create(dealer=dealer, supplier=supplier, received_at=received_at, created_by=user)
 
-    frame_nos = [str(f).strip().upper() for f in frame_nos]
-    serials = [normalise_serial(s) for s in battery_serials]
-    vehicles = {
-        v.frame_no: v
-        for v in Vehicle.objects.select_for_update(of=("self",))
-        .select_related("model__standard")
-        .filter(frame_no__in=frame_nos)
-        .order_by("pk")
-    }
-    batteries = {
-        b.serial: b
-        for b in Battery.objects.select_for_update(of=("self",))
-        .select_related("model")
-        .filter(serial__in=serials)
-        .order_by("pk")
-    }
-
-    items, seen = [], set()
-    for kind, refs, table, check in (
-        (ReceiptItem.Kind.VEHICLE, frame_nos, vehicles, _vehicle_reasons),
-        (ReceiptItem.Kind.BATTERY, serials, batteries, _battery_reasons),
-    ):
-        for ref in refs:
-            thing = table.get(ref)
-            reasons = [DUPLICATE] if (kind, ref) in seen else check(thing, dealer, supplier, day)
-            seen.add((kind, ref))
-            items.append(_record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at))
+    items = [
+        _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at)
+        for kind, ref, thing, reasons in inspect_items(
+            dealer=dealer, supplier=supplier, frame_nos=frame_nos, battery_serials=battery_serials, day=day, lock=True
+        )
+    ]
     ReceiptItem.objects.bulk_create(items)
     return receipt
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
     path("stock/", views.stock, name="dealer-stock"),
     path("receive/", views.receive, name="dealer-receive"),
+    path("receive/check/", views.receive_check, name="dealer-receive-check"),
     path("receipts/<int:pk>/", views.receipt, name="dealer-receipt"),
     path("sales/", views.sales, name="dealer-sales"),
     path("sales/new/", views.sale_new, name="dealer-sale-new"),

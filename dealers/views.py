@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.compliance import battery_model_problem, vehicle_model_problem
 from catalog.selectors import is_compatible_pair
@@ -135,6 +135,27 @@ def receive(request):
         form = ReceiveForm(initial={"supplier": request.GET.get("supplier", "")}, dealer=dealer)
     recent = selectors.receipts_visible_to(user).filter(dealer=dealer).select_related("supplier")[:5]
     return render(request, "dealers/receive.html", {"form": form, "token": form_token_of(request), "recent": recent})
+
+
+@require_POST
+@dealer_page
+def receive_check(request):
+    """htmx: the verdict each scanned code would get, shown live before the dealer confirms the receipt."""
+    dealer = request.user.organization
+    form = ReceiveForm(request.POST, dealer=dealer)
+    rows, error = [], ""
+    if form.is_valid():
+        frame_nos, serials = form.cleaned_data["codes"]
+        try:
+            supplier = services.supplier_get(dealer, int(form.cleaned_data["supplier"]))
+            rows = selectors.receipt_preview(
+                dealer=dealer, supplier=supplier, frame_nos=frame_nos, battery_serials=serials
+            )
+        except DomainError as refusal:
+            error = refusal.message
+    for row in rows:
+        row["texts"] = [reason_text(code) for code in row["reasons"]]
+    return render(request, "dealers/_receive_check.html", {"rows": rows, "error": error})
 
 
 @require_GET

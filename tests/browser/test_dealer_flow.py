@@ -31,6 +31,10 @@ def test_dealer_receives_a_bike_and_a_battery_then_sells_them(page_for, chain):
     page.locator('a[href="/dealer/receive/"]').first.click()
     page.get_by_test_id("supplier").select_option(str(chain.maker.organization_id))
     page.get_by_test_id("codes").fill(f"{vehicle.frame_no}\n140222600009999\n")
+    # The verdicts show while scanning, before anything is recorded.
+    expect(page.get_by_test_id(f"check-{vehicle.frame_no}")).to_have_attribute("data-verdict", "accepted")
+    expect(page.get_by_test_id("check-140222600009999")).to_have_attribute("data-verdict", "rejected")
+    assert not Receipt.objects.exists()
     screenshot(page, "dealer-receive-form-phone")
     page.get_by_test_id("receive-submit").click()
     expect(page.locator(f'[data-testid="verdict-item"][data-ref="{vehicle.frame_no}"]')).to_have_attribute(

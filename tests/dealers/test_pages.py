@@ -461,3 +461,43 @@ def test_the_selling_dealer_opens_the_dossier_without_the_unmask_form(chain):
     assert response.status_code == 200 and 'class="phone"' in html
     assert "张**" in html and 'data-testid="unmask-form"' not in html
     assert client.post(f"/records/vehicles/{vehicle.frame_no}/", {"reason": "x"}).status_code == 403
+
+
+def test_receive_check_shows_each_verdict_before_confirming_and_writes_nothing(chain):
+    from django.test import Client
+
+    from dealers.models import Receipt
+    from tests.factories import PASSWORD
+
+    vehicle, old = chain.vehicle(), chain.vehicle(model=chain.old_model)
+    client = Client()
+    client.login(username=chain.world.dealer.username, password=PASSWORD)
+    response = client.post(
+        "/dealer/receive/check/",
+        {
+            "supplier": chain.maker.organization_id,
+            "codes": f"{vehicle.frame_no}\n{old.frame_no}",
+            "form_token": "t" * 24,  # the page's form sends its token along with the check
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-testid="check-{vehicle.frame_no}" data-verdict="accepted"' in html
+    assert f'data-testid="check-{old.frame_no}" data-verdict="rejected"' in html
+    assert not Receipt.objects.exists()
+    vehicle.refresh_from_db()
+    assert vehicle.status == "produced"
+
+
+def test_receive_check_is_for_dealers_only(chain):
+    from django.test import Client
+
+    from tests.factories import PASSWORD
+
+    vehicle = chain.vehicle()
+    client = Client()
+    client.login(username=chain.world.city_regulator.username, password=PASSWORD)
+    body = {"supplier": chain.maker.organization_id, "codes": vehicle.frame_no}
+    assert client.post("/dealer/receive/check/", body).status_code == 404
+    assert Client().post("/dealer/receive/check/", body).status_code == 302

@@ -6,7 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.models import Organization
+from core.models import Organization, User
 from core.scoping import ScopeRule
 
 
@@ -59,3 +59,200 @@ class AlertRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.frame_no or self.battery_serial}"
+
+
+class Category(models.TextChoices):
+    BATTERY = "battery", _("battery and charging")
+    SPEED = "speed", _("speed unlocking")
+    MOTOR = "motor", _("motor power")
+    PRODUCT = "product", _("product certification")
+    STOCK = "stock", _("stock and sales records")
+    SHOP = "shop", _("repair shop qualification")
+    COMPLAINT = "complaint", _("consumer complaint")
+
+
+class Severity(models.TextChoices):
+    HIGH = "high", _("high")
+    MEDIUM = "medium", _("medium")
+    LOW = "low", _("low")
+
+
+class Alert(models.Model):
+    """A finding routed to the regulator of its jurisdiction, run through the closed loop (整改—核验—反馈)."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("new")
+        DISPATCHED = "dispatched", _("dispatched")
+        RECTIFICATION_REQUESTED = "rectification_requested", _("rectification requested")
+        RECTIFICATION_SUBMITTED = "rectification_submitted", _("rectification submitted")
+        VERIFIED = "verified", _("verified")
+        CLOSED = "closed", _("closed")
+        DISMISSED = "dismissed", _("dismissed")
+        REOPENED = "reopened", _("reopened")
+
+    rule = models.CharField(_("rule"), max_length=40, choices=RuleCode.choices)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices)
+    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
+    status = models.CharField(_("status"), max_length=32, choices=Status.choices, default=Status.NEW)
+    # Where it happened; the regulator is the one whose region code is the longest prefix of it.
+    region_code = models.CharField(_("region"), max_length=12)
+    regulator = models.ForeignKey(
+        Organization, verbose_name=_("regulator"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("enterprise concerned"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    vehicle = models.ForeignKey("vehicles.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    battery = models.ForeignKey("vehicles.Battery", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    frame_no = models.CharField(_("frame number"), max_length=15, blank=True)
+    battery_serial = models.CharField(_("battery serial"), max_length=48, blank=True)
+    evidence = models.JSONField(_("evidence"), default=dict, encoder=DjangoJSONEncoder)
+    # One alert per finding, however often the event is delivered or however many workers see it.
+    dedup_key = models.CharField(max_length=200, unique=True)
+    event_id = models.BigIntegerField(null=True, blank=True)
+    event_at = models.DateTimeField(_("event time"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    dispatch_due_at = models.DateTimeField(_("dispatch due"))
+    due_at = models.DateTimeField(_("closure due"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+
+    scope = ScopeRule(
+        region="region_code", organizations=("organization_id",), shared="deliveries__organization_id", distinct=True
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        indexes = [
+            models.Index(
+                fields=["region_code", "-created_at"],
+                name="alert_region_created",
+                opclasses=["varchar_pattern_ops", ""],
+            ),
+            models.Index(fields=["status", "due_at"], name="alert_status_due"),
+            models.Index(fields=["organization", "-created_at"], name="alert_org_created"),
+            models.Index(fields=["frame_no"], name="alert_frame_no"),
+            models.Index(fields=["battery_serial"], name="alert_battery_serial"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.rule} {self.frame_no or self.battery_serial}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in {self.Status.CLOSED, self.Status.DISMISSED}
+
+
+class AlertTransition(models.Model):
+    """Every step of the closed loop: who did what, when, with what note (and photos)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(_("action"), max_length=32)
+    from_status = models.CharField(_("from"), max_length=32)
+    to_status = models.CharField(_("to"), max_length=32)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(_("note"), blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("alert step")
+        verbose_name_plural = _("alert steps")
+
+    def __str__(self) -> str:
+        return f"{self.alert_id}: {self.action}"
+
+
+class AlertDelivery(models.Model):
+    """One recipient of an alert: the regulator of the jurisdiction, a subscribed department, an escalation."""
+
+    class Reason(models.TextChoices):
+        JURISDICTION = "jurisdiction", _("jurisdiction")
+        SUBSCRIPTION = "subscription", _("department subscription")
+        ESCALATION = "escalation", _("escalation")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    delivered_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("alert delivery")
+        verbose_name_plural = _("alert deliveries")
+        constraints = [models.UniqueConstraint(fields=["alert", "organization", "reason"], name="alert_delivery_once")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.organization_id}"
+
+
+class DepartmentSubscription(models.Model):
+    """A department's wish to receive the alerts of some categories in its region (一方预警、多方联动)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alert_subscriptions")
+    categories = models.JSONField(_("categories"), default=list)
+    webhook_url = models.URLField(_("webhook URL"), blank=True)
+    secret = models.CharField(_("signing secret"), max_length=128, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    scope = ScopeRule(region="organization__region__code", organizations=("organization_id",))
+
+    class Meta:
+        verbose_name = _("department subscription")
+        verbose_name_plural = _("department subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {', '.join(self.categories)}"
+
+
+class WebhookDelivery(models.Model):
+    """One alert to post to one subscription's webhook, with its attempts (signed, retried with backoff)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    subscription = models.ForeignKey(DepartmentSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscription", "alert"], name="webhook_delivery_once")]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_pending")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.subscription_id} ({self.status})"
+
+
+class AlertAttachment(models.Model):
+    """A photo sent with a step of the loop, e.g. the rectified bike (整改照片)."""
+
+    transition = models.ForeignKey(AlertTransition, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="alerts/%Y/%m/")
+    content_type = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.file.name

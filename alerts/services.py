@@ -1,9 +1,40 @@
-"""Write paths of alerts. For now: recording alert requests raised by the chain."""
+"""Write paths of alerts: alert requests from the chain, the closed loop, escalation and the sweeps."""
 
 from __future__ import annotations
 
-from alerts.models import AlertRequest
-from core.models import Organization
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from alerts.models import Alert, AlertDelivery, AlertRequest, AlertTransition, RuleCode
+from alerts.routing import Router
+from alerts.rules import REGISTRY
+from core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
+from core.models import Organization, User
+from core.scoping import in_jurisdiction, scoped
+
+S = Alert.Status
+OPEN = {S.NEW, S.DISPATCHED, S.RECTIFICATION_REQUESTED, S.RECTIFICATION_SUBMITTED, S.VERIFIED, S.REOPENED}
+
+# action → (who may take it, from which states, to which state). "regulator" means the market regulator of the
+# alert's jurisdiction; "enterprise" the enterprise concerned; "department" a department it was shared with.
+ACTIONS: dict[str, tuple[str, set[str], str | None]] = {
+    "request_rectification": ("regulator", {S.DISPATCHED, S.REOPENED}, S.RECTIFICATION_REQUESTED),
+    "submit_rectification": ("enterprise", {S.RECTIFICATION_REQUESTED}, S.RECTIFICATION_SUBMITTED),
+    "verify": ("regulator", {S.RECTIFICATION_SUBMITTED}, S.VERIFIED),
+    "close": ("regulator", {S.VERIFIED}, S.CLOSED),
+    "dismiss": (
+        "regulator",
+        {S.DISPATCHED, S.RECTIFICATION_REQUESTED, S.RECTIFICATION_SUBMITTED, S.REOPENED},
+        S.DISMISSED,
+    ),
+    "reopen": ("regulator", {S.CLOSED, S.DISMISSED}, S.REOPENED),
+    "acknowledge": ("department", OPEN, None),
+}
+NOTE_REQUIRED = {"submit_rectification", "dismiss", "reopen"}
 
 
 def alert_request_record(
@@ -24,4 +55,184 @@ def alert_request_record(
         battery_serial=battery_serial,
         defaults={"region_code": region_code, "organization": organization, "evidence": evidence or {}},
     )
+    from vehicles.ledger import outbox_kick
+
+    transaction.on_commit(outbox_kick)
     return request
+
+
+def _role_of(user: User, alert: Alert) -> set[str]:
+    org = user.organization
+    roles = set()
+    if org is None or not org.is_active:
+        return roles
+    if org.is_regulator and in_jurisdiction(user, alert.region_code):
+        roles.add("regulator")
+    if alert.organization_id == org.pk:
+        roles.add("enterprise")
+    if org.is_department and alert.deliveries.filter(organization=org).exists():
+        roles.add("department")
+    return roles
+
+
+@transaction.atomic
+def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", files=()) -> Alert:
+    """Take one step of the closed loop: 404 if the alert is not visible, 403 wrong role, 409 wrong state."""
+    alert = scoped(Alert.objects.all(), user).filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(_("No such alert, or not one you may see."))
+    if action not in ACTIONS:
+        raise InvalidInput(_("Unknown action."), code="unknown_action", fields={"action": [_("Unknown action.")]})
+    role, allowed_from, target = ACTIONS[action]
+    if role not in _role_of(user, alert):
+        raise PermissionRefused(_("Your organization may not take this step on this alert."), code="wrong_role")
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.status not in allowed_from:
+        raise Conflict(
+            _("This step is not possible while the alert is %(status)s.") % {"status": alert.get_status_display()},
+            code="wrong_state",
+        )
+    if action in NOTE_REQUIRED and not note.strip():
+        raise InvalidInput(_("Add a note for this step."), fields={"note": [_("Required for this step.")]})
+
+    now, before = timezone.now(), alert.status
+    if action == "acknowledge":
+        AlertDelivery.objects.filter(alert=alert, organization=user.organization, acknowledged_at=None).update(
+            acknowledged_at=now
+        )
+    else:
+        alert.status = target
+        if target in {S.CLOSED, S.DISMISSED}:
+            alert.closed_at = now
+        if target == S.REOPENED:
+            alert.closed_at, alert.due_at = None, now + REGISTRY[alert.rule].closure_sla
+        alert.save(update_fields=["status", "closed_at", "due_at"])
+    step = AlertTransition.objects.create(
+        alert=alert,
+        action=action,
+        from_status=before,
+        to_status=alert.status,
+        actor=user,
+        actor_organization=user.organization,
+        note=note.strip()[:2000],
+    )
+    for upload in files:
+        step.attachments.create(file=upload, content_type=getattr(upload, "content_type", ""))
+    return alert
+
+
+@transaction.atomic
+def alerts_escalate(now: dt.datetime | None = None) -> int:
+    """Overdue open alerts go up to the parent jurisdiction's regulator (and their deadline moves on)."""
+    now = now or timezone.now()
+    router, count = Router(), 0
+    overdue = (
+        Alert.objects.select_for_update(skip_locked=True)
+        .select_related("regulator")
+        .filter(status__in=OPEN, due_at__lt=now)
+        .exclude(status=S.NEW)[:500]
+    )
+    for alert in overdue:
+        top = (
+            AlertDelivery.objects.filter(alert=alert, reason=AlertDelivery.Reason.ESCALATION)
+            .select_related("organization")
+            .order_by("-delivered_at")
+            .first()
+        )
+        current = top.organization if top else alert.regulator
+        parent = router.parent_regulator_of(current) if current else None
+        alert.due_at = now + REGISTRY[alert.rule].closure_sla
+        if parent is not None:
+            AlertDelivery.objects.get_or_create(
+                alert=alert, organization=parent, reason=AlertDelivery.Reason.ESCALATION
+            )
+            alert.escalation_level += 1
+            alert.escalated_at = now
+        alert.save(update_fields=["due_at", "escalation_level", "escalated_at"])
+        AlertTransition.objects.create(
+            alert=alert,
+            action="escalate",
+            from_status=alert.status,
+            to_status=alert.status,
+            note=parent.name if parent else "top jurisdiction",
+        )
+        count += 1
+    return count
+
+
+def stock_reconcile() -> int:
+    """STOCK_MISMATCH for bikes sold or held by a dealer that never passed its incoming inspection."""
+    from alerts.engine import Source, raise_findings
+    from alerts.rules import Finding
+    from vehicles.models import EventType, LifecycleEvent, Vehicle
+
+    received = LifecycleEvent.objects.filter(
+        vehicle=OuterRef("pk"), type=EventType.RECEIVED, organization_id=OuterRef("dealer_or_holder")
+    )
+    from django.db.models.functions import Coalesce
+
+    suspects = (
+        Vehicle.objects.filter(status__in=["in_stock", "registered"])
+        .annotate(dealer_or_holder=Coalesce("dealer_id", "holder_id"))
+        .exclude(dealer_or_holder__isnull=True)
+        .filter(~Exists(received))
+        .select_related("dealer", "holder")[:1000]
+    )
+    findings = []
+    for vehicle in suspects:
+        outlet = vehicle.dealer or vehicle.holder
+        if outlet is None or outlet.kind != "dealer":
+            continue
+        reason = "sold_but_never_received" if vehicle.status == "registered" else "held_but_never_received"
+        findings.append(
+            (
+                Source(timezone.now()),
+                Finding(
+                    rule=RuleCode.STOCK_MISMATCH,
+                    dedup_key=f"STOCK_MISMATCH:{reason}:{vehicle.pk}",
+                    region_code=outlet.region_id,
+                    evidence={"reason": reason, "dealer": outlet.pk},
+                    vehicle_id=vehicle.pk,
+                    frame_no=vehicle.frame_no,
+                    organization_id=outlet.pk,
+                ),
+            )
+        )
+    with transaction.atomic():
+        return len(raise_findings(findings))
+
+
+HANDOVER_DAYS = 30
+
+
+def removed_batteries_sweep(now: dt.datetime | None = None) -> int:
+    """A battery removed by a repair shop must reach a recycler within 30 days (回收首站)."""
+    from alerts.engine import Source, raise_findings
+    from alerts.rules import Finding
+    from vehicles.models import Battery, Fitment
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=HANDOVER_DAYS)
+    last_removed = Fitment.objects.filter(battery=OuterRef("pk"), removed_at__lt=cutoff)
+    stale = (
+        Battery.objects.filter(status="removed", holder__kind="repair_shop")
+        .filter(Exists(last_removed))
+        .select_related("holder")[:1000]
+    )
+    findings = [
+        (
+            Source(now),
+            Finding(
+                rule=RuleCode.STOCK_MISMATCH,
+                dedup_key=f"STOCK_MISMATCH:not_handed_over:{b.pk}",
+                region_code=b.holder.region_id,
+                evidence={"reason": "removed_battery_not_handed_over", "days": HANDOVER_DAYS},
+                battery_id=b.pk,
+                battery_serial=b.serial,
+                organization_id=b.holder_id,
+            ),
+        )
+        for b in stale
+    ]
+    with transaction.atomic():
+        return len(raise_findings(findings))

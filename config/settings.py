@@ -205,6 +205,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-keys": {"task": "core.tasks.prune_idempotency_keys", "schedule": 3600.0},
     "ledger-partitions": {"task": "vehicles.tasks.ensure_event_partitions", "schedule": 24 * 3600.0},
+    # The outbox is drained on every commit; this catches what a broker outage kept from being queued.
+    "alerts-drain": {"task": "alerts.tasks.drain", "schedule": 5.0},
+    "alerts-sweep": {"task": "alerts.tasks.sweep", "schedule": 3600.0},
+    "alerts-escalate": {"task": "alerts.tasks.escalate", "schedule": 300.0},
+    "alerts-webhooks": {"task": "alerts.tasks.send_webhooks", "schedule": 30.0},
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

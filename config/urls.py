@@ -27,8 +27,14 @@ urlpatterns = [
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("vehicles.api.urls")),
     path("api/v1/", include("dealers.api.urls")),
+    path("api/v1/", include("repairs.api.urls")),
+    path("api/v1/", include("recycling.api.urls")),
+    path("api/v1/", include("alerts.api.urls")),
     path("", include("vehicles.urls")),
     path("dealer/", include("dealers.urls")),
+    path("repair/", include("repairs.urls")),
+    path("recycler/", include("recycling.urls")),
+    path("alerts/", include("alerts.urls")),
 ]
 
 handler404 = "config.views.not_found"

@@ -10,14 +10,31 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
+from celery import current_app
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from vehicles.models import Battery, LifecycleEvent, OutboxMessage, Vehicle
 
 OUTBOX_TOPIC = "ledger.event"
+DRAIN_TASK = "alerts.tasks.drain"  # sent by name: the ledger does not depend on the rule engine
+log = logging.getLogger(__name__)
+
+
+def outbox_kick() -> None:
+    """After commit: ask a worker to drain the outbox now, at most once a second per burst of writes.
+
+    With Redis down nothing is sent and nothing is lost: the outbox rows wait, and the beat sweep drains them.
+    """
+    try:
+        if cache.add("ledger:outbox-kick", 1, timeout=1):
+            current_app.send_task(DRAIN_TASK)
+    except Exception:  # the broker or cache being down must not fail a write that already committed
+        log.warning("outbox kick not sent; the periodic drain will pick the events up", exc_info=True)
 
 
 def canonical(value) -> str:
@@ -102,6 +119,7 @@ def event_append(
     )
     head.__class__.objects.filter(pk=head.pk).update(ledger_seq=seq, ledger_head=digest)
     head.ledger_seq, head.ledger_head = seq, digest
+    transaction.on_commit(outbox_kick)
     OutboxMessage.objects.create(
         event_id=event.pk,
         event_recorded_at=event.recorded_at,

@@ -26,7 +26,7 @@ from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
 from vehicles import codes
-from vehicles.ledger import OUTBOX_TOPIC, canonical, event_hash
+from vehicles.ledger import OUTBOX_TOPIC, canonical, event_hash, outbox_kick
 from vehicles.models import Battery, EventType, LifecycleEvent, OutboxMessage, Vehicle
 
 MAX_ITEMS = 10_000
@@ -228,6 +228,7 @@ def _write_all_or_nothing(write: Callable[[], None], first_index: dict[str, int]
         try:
             with transaction.atomic(), connection.wrap_database_errors:
                 write()
+            transaction.on_commit(outbox_kick)  # the produced events reach the rule engine like any other
             return
         except IntegrityError as exc:
             column, value = _unique_violation(exc)

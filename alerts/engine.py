@@ -1,0 +1,222 @@
+"""The rule engine: drain the ledger's outbox, evaluate the rules, raise, route and dispatch alerts.
+
+One worker transaction claims a batch of outbox messages (SELECT … FOR UPDATE SKIP LOCKED), evaluates every rule
+on their events, inserts the alerts (unique dedup keys), routes and dispatches them, and marks the messages
+published. A worker killed mid-batch rolls all of it back, so the next drain redoes it: nothing lost, nothing
+twice. Two workers never claim the same message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from alerts.models import Alert, AlertDelivery, AlertRequest, AlertTransition, WebhookDelivery
+from alerts.routing import Router
+from alerts.rules import DISPATCH_SLA, REGISTRY, Finding, RulesByEvent
+from catalog.models import BatteryModel, VehicleModel
+from vehicles.models import Battery, LifecycleEvent, OutboxMessage, Vehicle
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+class Context:
+    """What the rules need about a batch of events, loaded in bulk: vehicles, batteries, certified pairs."""
+
+    def __init__(self, events: list[LifecycleEvent]):
+        self._vehicles = Vehicle.objects.select_related("model__standard").in_bulk(
+            {e.vehicle_id for e in events if e.vehicle_id}
+        )
+        serials = {s for e in events for s in (e.payload.get("battery_flags") or {})}
+        batteries = Battery.objects.select_related("model").filter(
+            pk__in={e.battery_id for e in events if e.battery_id}
+        )
+        self._batteries = {b.pk: b for b in batteries}
+        self._by_serial = {b.serial: b for b in Battery.objects.filter(serial__in=serials)} if serials else {}
+        model_ids = {v.model_id for v in self._vehicles.values()}
+        pairs = VehicleModel.compatible_battery_models.through.objects.filter(vehiclemodel_id__in=model_ids)
+        self._compatible: dict[int, set[int]] = {}
+        for vehicle_model_id, battery_model_id in pairs.values_list("vehiclemodel_id", "batterymodel_id"):
+            self._compatible.setdefault(vehicle_model_id, set()).add(battery_model_id)
+        all_ids = set().union(*self._compatible.values()) if self._compatible else set()
+        self._battery_models = BatteryModel.objects.in_bulk(all_ids)
+
+    def vehicle(self, pk):
+        return self._vehicles.get(pk)
+
+    def battery(self, pk):
+        return self._batteries.get(pk)
+
+    def battery_by_serial(self, serial):
+        return self._by_serial.get(serial)
+
+    def compatible_battery_models(self, vehicle_model_id: int) -> set[int]:
+        return self._compatible.get(vehicle_model_id, set())
+
+    def largest_certified_capacity(self, vehicle_model_id: int) -> Decimal | None:
+        capacities = [self._battery_models[i].capacity_ah for i in self.compatible_battery_models(vehicle_model_id)]
+        return max(capacities) if capacities else None
+
+    def model_codes(self, battery_model_ids: Iterable[int]) -> list[str]:
+        return [self._battery_models[i].code for i in battery_model_ids if i in self._battery_models]
+
+
+def evaluate(events: list[LifecycleEvent]) -> list[tuple[LifecycleEvent, Finding]]:
+    """Every finding of every rule on these events, with the event it came from (pure: reads only)."""
+    rules, ctx = RulesByEvent.build(), Context(events)
+    return [
+        (event, finding)
+        for event in events
+        for registered in rules.by_type.get(event.type, ())
+        for finding in registered.check(event, ctx)
+    ]
+
+
+@dataclass(frozen=True)
+class Source:
+    """When the finding's fact happened, and which ledger event (if any) recorded it."""
+
+    at: dt.datetime
+    event_id: int | None = None
+
+
+def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
+    """Insert the alerts of these findings (once per dedup key), route and dispatch the new ones."""
+    if not findings:
+        return []
+    alerts = []
+    for source, finding in findings:
+        registered = REGISTRY[finding.rule]
+        event_at = source.at
+        alerts.append(
+            Alert(
+                rule=finding.rule,
+                category=registered.category,
+                severity=registered.severity,
+                region_code=finding.region_code,
+                organization_id=finding.organization_id,
+                vehicle_id=finding.vehicle_id,
+                battery_id=finding.battery_id,
+                frame_no=finding.frame_no,
+                battery_serial=finding.battery_serial,
+                evidence=finding.evidence,
+                dedup_key=finding.dedup_key[:200],
+                event_at=event_at,
+                dispatch_due_at=event_at + DISPATCH_SLA,
+                due_at=event_at + registered.closure_sla,
+                event_id=source.event_id,
+            )
+        )
+    Alert.objects.bulk_create(alerts, ignore_conflicts=True)
+    created = list(Alert.objects.filter(dedup_key__in=[a.dedup_key for a in alerts], status=Alert.Status.NEW))
+    dispatch(created)
+    return created
+
+
+def dispatch(alerts: list[Alert]) -> None:
+    """Route new alerts to their regulator and subscribed departments; record each delivery and transition."""
+    if not alerts:
+        return
+    router, now = Router(), timezone.now()
+    deliveries, transitions, webhooks = [], [], []
+    for alert in alerts:
+        regulator = router.regulator_for(alert.region_code)
+        alert.regulator, alert.status, alert.dispatched_at = regulator, Alert.Status.DISPATCHED, now
+        if regulator is not None:
+            deliveries.append(
+                AlertDelivery(alert=alert, organization=regulator, reason=AlertDelivery.Reason.JURISDICTION)
+            )
+        for subscription in router.subscriptions_for(alert.region_code, alert.category):
+            deliveries.append(
+                AlertDelivery(
+                    alert=alert, organization=subscription.organization, reason=AlertDelivery.Reason.SUBSCRIPTION
+                )
+            )
+            if subscription.webhook_url:
+                webhooks.append(WebhookDelivery(subscription=subscription, alert=alert, next_attempt_at=now))
+        transitions.append(
+            AlertTransition(
+                alert=alert,
+                action="dispatch",
+                from_status=Alert.Status.NEW,
+                to_status=Alert.Status.DISPATCHED,
+                note=regulator.name if regulator else "no regulator for this region",
+            )
+        )
+    Alert.objects.bulk_update(alerts, ["regulator", "status", "dispatched_at"])
+    AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    AlertTransition.objects.bulk_create(transitions)
+    if webhooks:
+        WebhookDelivery.objects.bulk_create(webhooks, ignore_conflicts=True)
+        from alerts.tasks import send_webhooks
+
+        transaction.on_commit(lambda: _safely(send_webhooks.delay))
+
+
+def _safely(send) -> None:
+    """Queue a task after commit; with Redis down the beat sweep picks the work up later instead."""
+    try:
+        send()
+    except Exception:  # the broker being down must not fail the request that already committed
+        log.warning("could not queue a task; the periodic sweep will pick the work up", exc_info=True)
+
+
+@transaction.atomic
+def drain_outbox(limit: int = BATCH) -> int:
+    """Claim up to `limit` unpublished outbox messages, evaluate their events, raise alerts. Returns how many."""
+    messages = list(
+        OutboxMessage.objects.select_for_update(skip_locked=True)
+        .filter(published_at__isnull=True)
+        .order_by("id")[:limit]
+    )
+    if not messages:
+        return 0
+    events = list(LifecycleEvent.objects.filter(id__in=[m.event_id for m in messages]))
+    raise_findings([(Source(event.occurred_at, event.pk), finding) for event, finding in evaluate(events)])
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(published_at=timezone.now())
+    return len(messages)
+
+
+@transaction.atomic
+def drain_alert_requests(limit: int = BATCH) -> int:
+    """Turn stored alert requests (e.g. refused deliveries) into alerts through the same path."""
+    requests = list(
+        AlertRequest.objects.select_for_update(skip_locked=True)
+        .filter(processed_at__isnull=True)
+        .order_by("id")[:limit]
+    )
+    if not requests:
+        return 0
+    frame_nos = {r.frame_no for r in requests if r.frame_no}
+    serials = {r.battery_serial for r in requests if r.battery_serial}
+    vehicles = {v.frame_no: v.pk for v in Vehicle.objects.filter(frame_no__in=frame_nos)}
+    batteries = {b.serial: b.pk for b in Battery.objects.filter(serial__in=serials)}
+    findings = []
+    for request in requests:
+        key = f"{request.rule}:request:{request.pk}"
+        findings.append(
+            (
+                Source(request.created_at),
+                Finding(
+                    rule=request.rule,
+                    dedup_key=key,
+                    region_code=request.region_code,
+                    evidence={**request.evidence, "source": request.source},
+                    vehicle_id=vehicles.get(request.frame_no),
+                    battery_id=batteries.get(request.battery_serial),
+                    frame_no=request.frame_no,
+                    battery_serial=request.battery_serial,
+                    organization_id=request.organization_id,
+                ),
+            )
+        )
+    raise_findings(findings)
+    AlertRequest.objects.filter(pk__in=[r.pk for r in requests]).update(processed_at=timezone.now())
+    return len(requests)

@@ -1,0 +1,332 @@
+"""The rules that spot illegal modifications and broken chains: one registry, each rule a small function.
+
+A rule reads one ledger event and its context, and returns findings. Thresholds come from the catalog's
+standards data (catalog.Standard rows), never from literals. Each rule carries its code, bilingual name,
+category, severity and the SLA of the closed loop; the engine (alerts/engine.py) applies them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext_lazy as _
+
+from alerts.models import Category, RuleCode, Severity
+from vehicles.models import EventType
+
+# Dispatch within seconds (the Dezhou platform promises 10 minutes); closure deadlines by severity.
+DISPATCH_SLA = dt.timedelta(minutes=10)
+CLOSURE_SLA = {
+    Severity.HIGH: dt.timedelta(days=3),
+    Severity.MEDIUM: dt.timedelta(days=7),
+    Severity.LOW: dt.timedelta(days=15),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    dedup_key: str
+    region_code: str
+    evidence: dict
+    vehicle_id: int | None = None
+    battery_id: int | None = None
+    frame_no: str = ""
+    battery_serial: str = ""
+    organization_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    category: str
+    severity: str
+    on: frozenset[str]  # the event types it reads; empty for rules fed by sweeps or alert requests only
+    check: Callable | None = None
+    departments: tuple[str, ...] = ()  # department kinds it concerns (copied by subscription category)
+
+    @property
+    def closure_sla(self) -> dt.timedelta:
+        return CLOSURE_SLA[self.severity]
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(code: str, *, name, category: str, severity: str, on: Iterable[str] = (), departments=()):
+    """Register a rule; used as a decorator on its check function (or with on=() for sweep-fed rules)."""
+
+    def register(check: Callable | None) -> Callable | None:
+        REGISTRY[code] = Rule(code, name, category, severity, frozenset(on), check, tuple(departments))
+        return check
+
+    return register
+
+
+def _number(value) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _about_vehicle(event, ctx, *, rule_code: str, key: str, evidence: dict, battery=None) -> Finding:
+    vehicle = ctx.vehicle(event.vehicle_id)
+    return Finding(
+        rule=rule_code,
+        dedup_key=f"{rule_code}:{key}",
+        region_code=event.region_code,
+        evidence=evidence,
+        vehicle_id=event.vehicle_id,
+        frame_no=vehicle.frame_no if vehicle else "",
+        battery_id=battery.pk if battery else None,
+        battery_serial=battery.serial if battery else "",
+        organization_id=event.organization_id,
+    )
+
+
+@rule(
+    RuleCode.MOD_BATTERY_NONSTANDARD,
+    name=_("non-standard battery fitted (非标配电池)"),
+    category=Category.BATTERY,
+    severity=Severity.HIGH,
+    on={EventType.BATTERY_FITTED},
+    departments=("fire",),
+)
+def battery_nonstandard(event, ctx):
+    """A battery outside the model's certified pairs, or above its voltage or the largest certified capacity."""
+    vehicle, battery = ctx.vehicle(event.vehicle_id), ctx.battery(event.battery_id)
+    if vehicle is None or battery is None:
+        return []
+    reasons = []
+    compatible = ctx.compatible_battery_models(vehicle.model_id)
+    if battery.model_id not in compatible:
+        reasons.append("not_a_certified_pair")
+    limit = vehicle.model.standard.max_nominal_voltage_v
+    if battery.model.nominal_voltage_v > vehicle.model.nominal_voltage_v or (
+        limit is not None and battery.model.nominal_voltage_v > limit
+    ):
+        reasons.append("voltage_exceeds")
+    largest = ctx.largest_certified_capacity(vehicle.model_id)
+    if largest is not None and battery.model.capacity_ah > largest:
+        reasons.append("capacity_exceeds")
+    if not reasons:
+        return []
+    return [
+        _about_vehicle(
+            event,
+            ctx,
+            rule_code=RuleCode.MOD_BATTERY_NONSTANDARD,
+            key=f"event:{event.pk}",
+            battery=battery,
+            evidence={
+                "reasons": reasons,
+                "battery_model": battery.model.code,
+                "battery_voltage_v": str(battery.model.nominal_voltage_v),
+                "battery_capacity_ah": str(battery.model.capacity_ah),
+                "vehicle_model": vehicle.model.code,
+                "vehicle_voltage_v": str(vehicle.model.nominal_voltage_v),
+                "standard": vehicle.model.standard.code,
+                "standard_max_voltage_v": str(limit) if limit is not None else None,
+                "certified_battery_models": sorted(ctx.model_codes(compatible)),
+            },
+        )
+    ]
+
+
+@rule(
+    RuleCode.MOD_SPEED_UNLOCK,
+    name=_("speed limiter removed (私自提速)"),
+    category=Category.SPEED,
+    severity=Severity.HIGH,
+    on={EventType.REPAIRED},
+    departments=("police",),
+)
+def speed_unlock(event, ctx):
+    vehicle = ctx.vehicle(event.vehicle_id)
+    if vehicle is None:
+        return []
+    payload = event.payload
+    limit = vehicle.model.standard.max_design_speed_kmh
+    measured = _number(payload.get("measured_max_speed_kmh"))
+    reasons = []
+    if payload.get("kind") == "speed_limiter":
+        reasons.append("speed_limiter_work")
+    if measured is not None and limit is not None and measured > limit:
+        reasons.append("measured_speed_over_limit")
+    if not reasons:
+        return []
+    return [
+        _about_vehicle(
+            event,
+            ctx,
+            rule_code=RuleCode.MOD_SPEED_UNLOCK,
+            key=f"repair:{payload.get('repair')}",
+            evidence={
+                "reasons": reasons,
+                "measured_max_speed_kmh": str(measured) if measured else None,
+                "limit_kmh": str(limit),
+                "standard": vehicle.model.standard.code,
+                "repair": payload.get("repair"),
+                "kind": payload.get("kind"),
+            },
+        )
+    ]
+
+
+@rule(
+    RuleCode.MOD_MOTOR_POWER,
+    name=_("over-power motor fitted (超功率电机)"),
+    category=Category.MOTOR,
+    severity=Severity.HIGH,
+    on={EventType.REPAIRED},
+    departments=("police",),
+)
+def motor_power(event, ctx):
+    vehicle = ctx.vehicle(event.vehicle_id)
+    power = _number(event.payload.get("fitted_motor_power_w"))
+    if vehicle is None or power is None:
+        return []
+    certified, limit = vehicle.model.motor_power_w, vehicle.model.standard.max_motor_power_w
+    reasons = []
+    if power > certified:
+        reasons.append("above_certified_power")
+    if limit is not None and power > limit:
+        reasons.append("above_standard_limit")
+    if not reasons:
+        return []
+    return [
+        _about_vehicle(
+            event,
+            ctx,
+            rule_code=RuleCode.MOD_MOTOR_POWER,
+            key=f"repair:{event.payload.get('repair')}",
+            evidence={
+                "reasons": reasons,
+                "fitted_motor_power_w": int(power),
+                "certified_power_w": certified,
+                "limit_w": limit,
+                "standard": vehicle.model.standard.code,
+                "repair": event.payload.get("repair"),
+            },
+        )
+    ]
+
+
+@rule(
+    RuleCode.SHOP_UNQUALIFIED,
+    name=_("unqualified repair shop (无资质维修)"),
+    category=Category.SHOP,
+    severity=Severity.MEDIUM,
+    on={EventType.REPAIRED},
+)
+def shop_unqualified(event, ctx):
+    if event.payload.get("shop_qualified", True):
+        return []
+    return [
+        _about_vehicle(
+            event,
+            ctx,
+            rule_code=RuleCode.SHOP_UNQUALIFIED,
+            key=f"repair:{event.payload.get('repair')}",
+            evidence={
+                "shop": event.organization_id,
+                "repair": event.payload.get("repair"),
+                "kind": event.payload.get("kind"),
+            },
+        )
+    ]
+
+
+@rule(
+    RuleCode.BATTERY_DUPLICATE,
+    name=_("battery claimed in two places (电池重号)"),
+    category=Category.BATTERY,
+    severity=Severity.MEDIUM,
+    on={EventType.REPAIRED},
+    departments=("fire",),
+)
+def battery_duplicate(event, ctx):
+    """A repair fits a battery that the ledger has in another bike at the same time."""
+    return _flagged_batteries(event, ctx, RuleCode.BATTERY_DUPLICATE, "battery_fitted_elsewhere")
+
+
+@rule(
+    RuleCode.BATTERY_RECYCLED_REAPPEARS,
+    name=_("recycled battery reappears (回收电池回流)"),
+    category=Category.BATTERY,
+    severity=Severity.HIGH,
+    on={EventType.REPAIRED},
+    departments=("fire", "environment"),
+)
+def battery_recycled_reappears(event, ctx):
+    return _flagged_batteries(event, ctx, RuleCode.BATTERY_RECYCLED_REAPPEARS, "battery_recycled")
+
+
+def _flagged_batteries(event, ctx, rule_code: str, flag: str) -> list[Finding]:
+    flags = event.payload.get("battery_flags") or {}
+    findings = []
+    for serial, battery_flags in flags.items():
+        if flag in battery_flags:
+            battery = ctx.battery_by_serial(serial)
+            findings.append(
+                _about_vehicle(
+                    event,
+                    ctx,
+                    rule_code=rule_code,
+                    key=f"repair:{event.payload.get('repair')}:{serial}",
+                    battery=battery,
+                    evidence={"serial": serial, "flags": battery_flags, "repair": event.payload.get("repair")},
+                )
+            )
+    return findings
+
+
+@rule(
+    RuleCode.COMPLAINT,
+    name=_("consumer complaint (消费者投诉)"),
+    category=Category.COMPLAINT,
+    severity=Severity.MEDIUM,
+    on={EventType.COMPLAINT},
+)
+def complaint(event, ctx):
+    return [
+        _about_vehicle(
+            event,
+            ctx,
+            rule_code=RuleCode.COMPLAINT,
+            key=f"complaint:{event.payload.get('complaint')}",
+            evidence={"complaint": event.payload.get("complaint"), "category": event.payload.get("category")},
+        )
+    ]
+
+
+# Fed by alert requests (incoming inspection) and sweeps rather than by one event alone.
+rule(
+    RuleCode.PRODUCT_UNCERTIFIED,
+    name=_("uncertified product (无 CCC / 旧国标)"),
+    category=Category.PRODUCT,
+    severity=Severity.HIGH,
+)(None)
+rule(RuleCode.STOCK_MISMATCH, name=_("stock mismatch (进销存不符)"), category=Category.STOCK, severity=Severity.MEDIUM)(
+    None
+)
+
+
+@dataclass
+class RulesByEvent:
+    by_type: dict[str, list[Rule]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls) -> RulesByEvent:
+        index: dict[str, list[Rule]] = {}
+        for registered in REGISTRY.values():
+            for event_type in registered.on:
+                index.setdefault(event_type, []).append(registered)
+        return cls(index)

@@ -1,0 +1,3 @@
+"""Pages of the recycler, under /recycler/."""
+
+urlpatterns: list = []

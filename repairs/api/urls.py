@@ -1,0 +1,3 @@
+"""API routes of repairs (mounted under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the repair shop, under /repair/."""
+
+urlpatterns: list = []

@@ -61,7 +61,8 @@ def alert_request_record(
     return request
 
 
-def _role_of(user: User, alert: Alert) -> set[str]:
+def alert_roles(user: User, alert: Alert) -> set[str]:
+    """The parts the user plays on this alert: regulator (of its jurisdiction), enterprise (concerned), department."""
     org = user.organization
     roles = set()
     if org is None or not org.is_active:
@@ -75,6 +76,12 @@ def _role_of(user: User, alert: Alert) -> set[str]:
     return roles
 
 
+def allowed_actions(user: User, alert: Alert) -> list[str]:
+    """The steps this user may take on this alert now (for showing only the buttons that work)."""
+    roles = alert_roles(user, alert)
+    return [action for action, (role, states, _) in ACTIONS.items() if role in roles and alert.status in states]
+
+
 @transaction.atomic
 def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", files=()) -> Alert:
     """Take one step of the closed loop: 404 if the alert is not visible, 403 wrong role, 409 wrong state."""
@@ -84,7 +91,7 @@ def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", 
     if action not in ACTIONS:
         raise InvalidInput(_("Unknown action."), code="unknown_action", fields={"action": [_("Unknown action.")]})
     role, allowed_from, target = ACTIONS[action]
-    if role not in _role_of(user, alert):
+    if role not in alert_roles(user, alert):
         raise PermissionRefused(_("Your organization may not take this step on this alert."), code="wrong_role")
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if alert.status not in allowed_from:
@@ -127,7 +134,7 @@ def alerts_escalate(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     router, count = Router(), 0
     overdue = (
-        Alert.objects.select_for_update(skip_locked=True)
+        Alert.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("regulator")
         .filter(status__in=OPEN, due_at__lt=now)
         .exclude(status=S.NEW)[:500]

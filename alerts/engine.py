@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from alerts.models import Alert, AlertDelivery, AlertRequest, AlertTransition, WebhookDelivery
+from alerts.models import Alert, AlertDelivery, AlertRequest, AlertTransition, Severity, WebhookDelivery
 from alerts.routing import Router
 from alerts.rules import DISPATCH_SLA, REGISTRY, Finding, RulesByEvent
 from catalog.models import BatteryModel, VehicleModel
@@ -153,11 +153,14 @@ def dispatch(alerts: list[Alert]) -> None:
     Alert.objects.bulk_update(alerts, ["regulator", "status", "dispatched_at"])
     AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     AlertTransition.objects.bulk_create(transitions)
+    from alerts.tasks import notify_dispatched, send_webhooks
+
     if webhooks:
         WebhookDelivery.objects.bulk_create(webhooks, ignore_conflicts=True)
-        from alerts.tasks import send_webhooks
-
         transaction.on_commit(lambda: _safely(send_webhooks.delay))
+    urgent = [a.pk for a in alerts if a.severity == Severity.HIGH]
+    if urgent:
+        transaction.on_commit(lambda: _safely(lambda: notify_dispatched.delay(urgent)))
 
 
 def _safely(send) -> None:

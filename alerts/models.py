@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Organization, User
+from core.personal_data import decrypt, mask_phone
 from core.scoping import ScopeRule
 
 
@@ -256,3 +259,100 @@ class AlertAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.file.name
+
+
+# ── Consumer complaints (我要投诉) ────────────────────────────────────────────────────────────────────────────
+
+
+class ComplaintCategory(models.TextChoices):
+    """What a consumer complains about (API.md "Public"); stable codes."""
+
+    BATTERY_FIRE_RISK = "battery_fire_risk", _("battery overheating or fire risk")
+    ILLEGAL_MODIFICATION = "illegal_modification", _("illegal modification (speed unlocked, battery or motor swapped)")
+    UNCERTIFIED_PRODUCT = "uncertified_product", _("no CCC certificate, or a counterfeit product")
+    QUALITY = "quality", _("quality problem")
+    DEALER_CONDUCT = "dealer_conduct", _("conduct of the seller")
+    REPAIR_CONDUCT = "repair_conduct", _("conduct of a repair shop")
+    OTHER = "other", _("something else")
+
+
+class Complaint(models.Model):
+    """A consumer's complaint, filed without login from the QR page or the API; it raises a COMPLAINT alert.
+
+    The contact phone is encrypted at rest with a keyed hash beside it (docs/decisions/006); it never reaches
+    the ledger or an alert. The ticket is what the complainant keeps to check the status.
+    """
+
+    class Subject(models.TextChoices):
+        VEHICLE = "vehicle", _("a registered bike")
+        BATTERY = "battery", _("a registered battery")
+        UNREGISTERED = "unregistered", _("a code that is not registered (possibly counterfeit)")
+        NONE = "none", _("no code given")
+
+    ticket = models.CharField(_("ticket"), max_length=12, unique=True)
+    category = models.CharField(_("category"), max_length=32, choices=ComplaintCategory.choices)
+    description = models.TextField(_("description"))
+    subject = models.CharField(_("about"), max_length=16, choices=Subject.choices)
+    code = models.CharField(_("code given"), max_length=64, blank=True)
+    vehicle = models.ForeignKey("vehicles.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    battery = models.ForeignKey("vehicles.Battery", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Where the complaint is handled: the bike's region, else the battery's, else the one the complainant picked.
+    region = models.ForeignKey("core.Region", verbose_name=_("region"), on_delete=models.PROTECT, related_name="+")
+    contact_phone_enc = models.TextField(blank=True)
+    contact_phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("filed at"), auto_now_add=True)
+
+    scope = ScopeRule(region="region__code")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            models.Index(
+                fields=["region", "-created_at"], name="complaint_region_created", opclasses=["varchar_pattern_ops", ""]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.ticket
+
+    @property
+    def alert_dedup_key(self) -> str:
+        """The dedup key of its alert, whichever path raised it (the `complaint` rule or raise_findings)."""
+        return f"{RuleCode.COMPLAINT.value}:complaint:{self.pk}"
+
+    @property
+    def contact_phone_masked(self) -> str:
+        return mask_phone(decrypt(self.contact_phone_enc))
+
+
+def complaint_photo_path(photo: ComplaintPhoto, filename: str) -> str:
+    """A random name; what the phone called the file is not kept."""
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(photo.content_type, "bin")
+    return f"complaints/{photo.complaint_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ComplaintPhoto(models.Model):
+    """A photo sent with a complaint, within a short time of filing it; its metadata (EXIF, location) removed."""
+
+    class ContentType(models.TextChoices):
+        JPEG = "image/jpeg", "JPEG"
+        PNG = "image/png", "PNG"
+        WEBP = "image/webp", "WebP"
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("file"), upload_to=complaint_photo_path, max_length=200)
+    content_type = models.CharField(_("content type"), max_length=16, choices=ContentType.choices)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    scope = ScopeRule(region="complaint__region__code")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("complaint photo")
+        verbose_name_plural = _("complaint photos")
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.file.name}"

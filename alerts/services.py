@@ -76,10 +76,23 @@ def alert_roles(user: User, alert: Alert) -> set[str]:
     return roles
 
 
+def allowed_from(action: str, alert: Alert) -> set[str]:
+    """The states an action may start from. With no enterprise concerned (a complaint about nobody in
+    particular, a counterfeit label), there is nobody to rectify: the regulator closes it once handled."""
+    states = ACTIONS[action][1]
+    if action == "close" and alert.organization_id is None:
+        return states | {S.DISPATCHED, S.RECTIFICATION_REQUESTED, S.REOPENED}
+    return states
+
+
 def allowed_actions(user: User, alert: Alert) -> list[str]:
     """The steps this user may take on this alert now (for showing only the buttons that work)."""
     roles = alert_roles(user, alert)
-    return [action for action, (role, states, _) in ACTIONS.items() if role in roles and alert.status in states]
+    return [
+        action
+        for action, (role, _, _) in ACTIONS.items()
+        if role in roles and alert.status in allowed_from(action, alert)
+    ]
 
 
 @transaction.atomic
@@ -90,11 +103,11 @@ def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", 
         raise NotFound(_("No such alert, or not one you may see."))
     if action not in ACTIONS:
         raise InvalidInput(_("Unknown action."), code="unknown_action", fields={"action": [_("Unknown action.")]})
-    role, allowed_from, target = ACTIONS[action]
+    role, _states, target = ACTIONS[action]
     if role not in alert_roles(user, alert):
         raise PermissionRefused(_("Your organization may not take this step on this alert."), code="wrong_role")
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
-    if alert.status not in allowed_from:
+    if alert.status not in allowed_from(action, alert):
         raise Conflict(
             _("This step is not possible while the alert is %(status)s.") % {"status": alert.get_status_display()},
             code="wrong_state",

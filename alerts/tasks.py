@@ -41,3 +41,11 @@ def send_webhooks() -> int:
     from alerts.webhooks import webhooks_send_due
 
     return webhooks_send_due()
+
+
+@shared_task(name="alerts.tasks.notify_dispatched", acks_late=True)
+def notify_dispatched(alert_ids: list[int]) -> int:
+    """E-mail the regulator's staff about high-severity alerts (each alert at most once)."""
+    from alerts.notifications import notify_dispatched as notify
+
+    return notify(alert_ids)

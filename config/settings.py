@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+import django
 from cryptography.fernet import Fernet
 
 from config.env import env_bool, env_int, env_list, env_str, local_secret
@@ -191,6 +192,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrganizationKindEnum": "core.models.OrganizationKind",
         "StandardKindEnum": "catalog.models.Standard.Kind",
+        "AlertCategoryEnum": "alerts.models.Category",
+        "OrganizationStatusEnum": "core.models.Organization.Status",
+        "AlertStatusEnum": "alerts.models.Alert.Status",
     },
 }
 
@@ -213,6 +217,32 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
+
+# Mail (alert notifications). Django 6.1 configures mailers with MAILERS and refuses the EMAIL_* settings beside
+# it; Django 5.2 (on Python 3.11) knows only the EMAIL_* settings.
+_MAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+)
+_SMTP = {
+    "host": env_str("EMAIL_HOST", "localhost"),
+    "port": env_int("EMAIL_PORT", 25),
+    "username": env_str("EMAIL_HOST_USER", ""),
+    "password": env_str("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+    "timeout": 10,
+}
+if django.VERSION >= (6, 1):
+    MAILERS = {
+        "default": {"BACKEND": _MAIL_BACKEND, "OPTIONS": _SMTP if _MAIL_BACKEND.endswith("smtp.EmailBackend") else {}}
+    }
+else:
+    EMAIL_BACKEND = _MAIL_BACKEND
+    EMAIL_HOST, EMAIL_PORT = _SMTP["host"], _SMTP["port"]
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _SMTP["username"], _SMTP["password"]
+    EMAIL_USE_TLS, EMAIL_TIMEOUT = _SMTP["use_tls"], _SMTP["timeout"]
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+SITE_URL = env_str("SITE_URL", "")  # absolute links in e-mails
 
 LOGGING = {
     "version": 1,

@@ -62,7 +62,7 @@ DEMO_USERS = [
     ("dc_regulator", "dc_msa", "staff", "德城区市场监督管理局: district regulator"),
     ("lc_regulator", "lc_msa", "staff", "陵城区市场监督管理局: district regulator"),
     ("dz_police", "dz_police", "staff", "德州市公安局: police department"),
-    ("dz_fire", "dz_fire", "staff", "德州市消防救援支队: fire department"),
+    ("dz_fire", "dz_fire", "admin", "德州市消防救援支队: fire department"),
     ("bl_regulator", "bl_msa", "admin", "北仑区市场监督管理局: district regulator in 宁波"),
     ("maker", "maker_dz", "admin", "德州德骑电动车: vehicle manufacturer"),
     ("maker_bl", "maker_bl", "admin", "宁波北仑安行车业: vehicle manufacturer"),
@@ -71,6 +71,7 @@ DEMO_USERS = [
     ("dealer_lc", "dealer_lc", "admin", "陵城区顺达电动车商行: dealer"),
     ("dealer_bl", "dealer_bl", "admin", "北仑区新碶电动车经营部: dealer"),
     ("repair", "repair_dc", "admin", "德城区诚信电动车维修部: repair shop"),
+    ("repair_yc", "repair_yc", "admin", "禹城市老王电动车维修店: repair shop without a filed qualification"),
     ("recycler", "recycler_dz", "admin", "德州市绿源再生资源回收: recycler"),
 ]
 

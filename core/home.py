@@ -33,6 +33,7 @@ TASKS: dict[str, list[Task]] = {
         Task(
             _("Alert inbox"),
             _("Illegal modifications and complaints in your jurisdiction, live, with SLA countdowns."),
+            "alerts-inbox",
         ),
         Task(
             _("Search a bike or battery"),
@@ -57,6 +58,7 @@ TASKS: dict[str, list[Task]] = {
                 "Battery and charging alerts for fire; plates for police; disposal for "
                 "environment. Acknowledge each one."
             ),
+            "alerts-inbox",
         ),
         Task(_("Data feed"), _("Webhooks signed with HMAC-SHA256 deliver every shared alert to your system.")),
     ],
@@ -77,18 +79,34 @@ TASKS: dict[str, list[Task]] = {
             _("Every sale, exportable for the daily, weekly and monthly duty records."),
             "dealer-sales",
         ),
+        Task(
+            _("Alerts about you"), _("What the regulator asks you to rectify, and the form to answer."), "alerts-mine"
+        ),
     ],
     "repair_shop": [
         Task(
             _("Upload a repair"),
             _("Scan the bike, choose the repair, scan the removed and fitted batteries."),
+            "repair-new",
         ),
-        Task(_("Batteries to hand over"), _("Removed batteries to hand to recycling, with the days left.")),
-        Task(_("Alerts about your shop"), _("What to rectify, and the form to submit the rectification.")),
+        Task(
+            _("Batteries to hand over"),
+            _("Removed batteries to hand to recycling, with the days left."),
+            "repair-batteries",
+        ),
+        Task(
+            _("Alerts about your shop"),
+            _("What to rectify, and the form to submit the rectification."),
+            "alerts-mine",
+        ),
     ],
     "recycler": [
-        Task(_("Take back"), _("Record the vehicles and batteries you receive.")),
-        Task(_("Disposal"), _("Dismantling and hazardous-waste transfer, with the manifest number.")),
+        Task(_("Take back"), _("Record the vehicles and batteries you receive."), "recycling-new"),
+        Task(
+            _("Disposal"),
+            _("Dismantling and hazardous-waste transfer, with the manifest number."),
+            "recycling-records",
+        ),
     ],
     "producer": [
         Task(

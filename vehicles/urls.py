@@ -10,6 +10,11 @@ urlpatterns = [
     path("v/<str:code>/qr.svg", public.qr_svg_page, name="public-qr-svg"),
     path("v/<str:code>/qr.png", public.qr_png_page, name="public-qr-png"),
     path("v/<str:code>", public.record_page, name="public-record"),
+    # Complaints (我要投诉): the page's form posts here; the ticket's status page, and a lookup by ticket number.
+    path("v/<str:code>/complaint", public.complaint_post, name="public-complaint"),
+    path("complaints/", public.complaint_lookup_page, name="public-complaint-lookup"),
+    path("complaints/<str:ticket>", public.complaint_status_page, name="public-complaint-status"),
+    path("complaints/<str:ticket>/filed", public.complaint_filed_page, name="public-complaint-filed"),
     # Anything else under /v/ is a mangled or forged label: the same warning page, and the scan is logged.
     path("v/<path:code>", public.record_page, name="public-record-any"),
 ]

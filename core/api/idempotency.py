@@ -32,7 +32,7 @@ def principal_of(request) -> str:
 
 
 def _fingerprint(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, ensure_ascii=False, default=str)
+    body = json.dumps(request.data, sort_keys=True, default=str)  # ASCII escapes: even lone surrogates hash
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 

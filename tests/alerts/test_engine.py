@@ -154,3 +154,27 @@ def test_webhook_rows_for_departments_with_a_url(chain, sold, fire, shop):
     drain()
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "pending" and delivery.subscription.organization == fire.organization
+
+
+def test_repairs_claiming_a_battery_fitted_elsewhere_or_recycled_raise_their_rules(chain, settings, tmp_path):
+    """Through the real repairs API: each flagged battery becomes its own alert, by serial."""
+    from tests.repairs.conftest import Workshop, repair_shop
+
+    settings.MEDIA_ROOT = tmp_path
+    workshop = Workshop(chain=chain, shop=repair_shop("371402"), other_shop=repair_shop("371403"))
+    bike, _ = workshop.bike()
+    _other_bike, (elsewhere,) = workshop.bike()
+    recycled = workshop.spare_battery(status="recycled")
+    response = api_client(workshop.shop).post(
+        "/api/v1/repairs/",
+        {
+            "frame_no": bike.frame_no,
+            "kind": "battery_replacement",
+            "fitted_battery_serials": [elsewhere.serial, recycled.serial],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    drain()
+    found = sorted(Alert.objects.values_list("rule", "battery_serial"))
+    assert found == sorted([("BATTERY_DUPLICATE", elsewhere.serial), ("BATTERY_RECYCLED_REAPPEARS", recycled.serial)])

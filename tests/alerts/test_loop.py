@@ -128,3 +128,9 @@ def test_overdue_alerts_escalate_to_the_parent_jurisdiction(chain, alert):
     escalation = AlertDelivery.objects.get(alert=alert, reason="escalation")
     assert escalation.organization == chain.world.city_regulator.organization
     assert alerts_escalate() == 0  # not overdue any more
+
+
+def test_an_alert_about_no_enterprise_is_closed_directly_once_handled(chain, alert):
+    Alert.objects.filter(pk=alert.pk).update(organization=None)
+    response = _act(chain.world.district_regulator, alert, "close", "已处理")
+    assert response.status_code == 200 and response.json()["status"] == "closed"

@@ -20,6 +20,7 @@ NEW, RECORDS = "/recycler/new/", "/recycler/records/"
 def _logged_in(user) -> Client:
     client = Client()
     assert client.login(username=user.username, password=PASSWORD)
+    client.cookies["django_language"] = "en"  # the assertions below read the English wording
     return client
 
 

@@ -111,6 +111,7 @@ def test_battery_replacement_swaps_the_battery_and_writes_the_ledger_in_order(wo
         "removed_battery_serials": [old.serial],
         "fitted_battery_serials": [new.serial],
         "flags": [],
+        "battery_flags": {},
     }
     assert OutboxMessage.objects.filter(event_id=repaired.pk, payload__type="repaired").exists()
     assert _chain_valid(vehicle)

@@ -248,7 +248,7 @@ def test_compliant_bike_page_shows_verdict_model_maker_certificate_battery_and_r
     assert 'data-status="registered"' in html
     assert 'data-testid="repairs-empty"' in html  # no repairs yet: an empty state, not a blank
     assert all(f'data-type="{t}"' in html for t in ["produced", "registered", "battery_fitted"])
-    assert 'data-testid="complaint-slot"' in html and "<form" not in html.split('data-testid="complaint-slot"')[1]
+    assert 'data-testid="complaint-form"' in html.split('data-testid="complaint-slot"')[1]
     assert not [b for b in ("banner-scrapped", "banner-recycled", "banner-cancelled") if b in html]
     _assert_no_personal_data(html)
 

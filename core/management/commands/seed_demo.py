@@ -22,5 +22,8 @@ class Command(BaseCommand):
         sold = chain_demo.seed(orgs)
         if sold:
             self.stdout.write(f"demo chain ready: bikes and batteries produced, received, {sold} sold")
+        from alerts import demo as alerts_demo
+
+        self.stdout.write(f"demo alerts: {alerts_demo.seed(orgs)}")
         for username, password, description in demo.DEMO_LOGINS:
             self.stdout.write(f"  {username:<14} {password}  {description}")

@@ -4,8 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from recycling.models import RecyclingRecord
-from tests.browser.conftest import PHONE, browser_settings, chromium, page_for, screenshot  # noqa: F401  (fixtures)
+from tests.browser.conftest import PHONE, screenshot
 from tests.factories import PASSWORD
+from tests.recycling.conftest import rc  # noqa: F401  (the recycling world fixture)
 from vehicles.models import Battery, Vehicle
 
 pytestmark = pytest.mark.browser
@@ -22,7 +23,7 @@ def _no_sideways_scrolling(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
-def test_recycler_takes_a_bike_back_and_disposes_of_its_battery(page_for, rc):  # noqa: F811
+def test_recycler_takes_a_bike_back_and_disposes_of_its_battery(page_for, rc):  # noqa: F811  (fixture)
     vehicle, battery = rc.sold_bike()
     page = page_for(PHONE)
     _log_in(page, rc.recycler.username)

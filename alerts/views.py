@@ -1,0 +1,636 @@
+"""Alert pages: the regulator's inbox (live), the alert detail with the steps the state allows, the enterprise's
+own alerts on a phone. Every step goes through `alerts.services.alert_transition`; every list is scoped by
+`alerts.selectors`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from alerts import selectors, services
+from alerts.forms import (
+    BULK_ACTIONS,
+    PHOTO_TYPES,
+    ActionForm,
+    BulkForm,
+    InboxFilterForm,
+    action_label,
+)
+from alerts.models import Alert, AlertAttachment, AlertDelivery, AlertTransition
+from alerts.rules import REGISTRY
+from core.errors import DomainError, NotFound
+from core.exports import csv_response, xlsx_response
+from core.models import Organization, Region, region_prefix
+from core.submissions import form_token_new, form_token_of, submission_claim, submission_done
+from vehicles import selectors as vehicle_selectors
+
+PAGE_SIZE = 50
+REFRESH_SECONDS = 10
+STATUS_LABELS = dict(Alert.Status.choices)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Who sees which page
+
+
+def _desk(user) -> bool:
+    """Regulators and departments work at a desk (the inbox); the platform administrator sees everything."""
+    org = user.organization
+    return user.is_superuser or (org is not None and org.is_active and (org.is_regulator or org.is_department))
+
+
+def _enterprise(user) -> bool:
+    org = user.organization
+    return org is not None and org.is_active and org.is_enterprise
+
+
+def desk_page(view):
+    """Regulators, departments and the platform; anyone else is told nothing exists here (404)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not _desk(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+def allowed_actions(user, alert: Alert) -> list[str]:
+    """The steps this user may take on this alert now: the buttons to show (the service decides again on POST).
+
+    A department that has already acknowledged its copy is not offered the button again."""
+    actions = services.allowed_actions(user, alert)
+    if "acknowledge" in actions and _acknowledged_at(user, alert) is not None:
+        actions.remove("acknowledge")
+    return actions
+
+
+def _acknowledged_at(user, alert: Alert):
+    deliveries = [d for d in alert.deliveries.all() if d.organization_id == user.organization_id]
+    times = [d.acknowledged_at for d in deliveries if d.acknowledged_at]
+    return min(times) if deliveries and len(times) == len(deliveries) else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Presentation helpers
+
+
+def _region_names(codes) -> dict[str, str]:
+    codes = {c for c in codes if c}
+    return dict(Region.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+
+
+def rule_name(code: str) -> str:
+    rule = REGISTRY.get(code)
+    return str(rule.name) if rule else code
+
+
+def sla_of(alert: Alert, now: dt.datetime) -> dict:
+    """The closure deadline as people read it: time left, or how long overdue (closed alerts: when closed)."""
+    if not alert.is_open:
+        return {"state": "closed", "text": _("closed"), "at": alert.closed_at}
+    if alert.due_at >= now:
+        return {"state": "due", "text": _("%(time)s left") % {"time": timeuntil(alert.due_at, now)}, "at": alert.due_at}
+    return {
+        "state": "overdue",
+        "text": _("overdue by %(time)s") % {"time": timesince(alert.due_at, now)},
+        "at": alert.due_at,
+    }
+
+
+EVIDENCE_LABELS = {
+    "reasons": gettext_lazy("Findings"),
+    "reason": gettext_lazy("Finding"),
+    "battery_model": gettext_lazy("Battery model"),
+    "battery_voltage_v": gettext_lazy("Battery voltage (V)"),
+    "battery_capacity_ah": gettext_lazy("Battery capacity (Ah)"),
+    "vehicle_model": gettext_lazy("Vehicle model"),
+    "vehicle_voltage_v": gettext_lazy("Vehicle voltage (V)"),
+    "standard": gettext_lazy("Standard"),
+    "standard_max_voltage_v": gettext_lazy("Standard's maximum voltage (V)"),
+    "certified_battery_models": gettext_lazy("Certified battery models of this bike"),
+    "measured_max_speed_kmh": gettext_lazy("Measured maximum speed (km/h)"),
+    "limit_kmh": gettext_lazy("Speed limit (km/h)"),
+    "fitted_motor_power_w": gettext_lazy("Fitted motor power (W)"),
+    "certified_power_w": gettext_lazy("Certified motor power (W)"),
+    "limit_w": gettext_lazy("Power limit of the standard (W)"),
+    "repair": gettext_lazy("Repair record"),
+    "kind": gettext_lazy("Kind of repair"),
+    "shop": gettext_lazy("Repair shop"),
+    "dealer": gettext_lazy("Dealer"),
+    "serial": gettext_lazy("Battery code"),
+    "flags": gettext_lazy("Flags"),
+    "complaint": gettext_lazy("Complaint"),
+    "category": gettext_lazy("Category"),
+    "days": gettext_lazy("Days allowed"),
+    "source": gettext_lazy("Source"),
+}
+
+FINDING_TEXT = {
+    "not_a_certified_pair": gettext_lazy("The battery is not a certified pair (标配) of this bike's model."),
+    "voltage_exceeds": gettext_lazy("The battery's voltage is above the bike's or the standard's limit."),
+    "capacity_exceeds": gettext_lazy("The battery's capacity is above the largest certified for this model."),
+    "speed_limiter_work": gettext_lazy("Work on the speed limiter was recorded."),
+    "measured_speed_over_limit": gettext_lazy("The measured maximum speed is above the standard's limit."),
+    "above_certified_power": gettext_lazy("The motor's power is above the model's certified power."),
+    "above_standard_limit": gettext_lazy("The motor's power is above the standard's limit."),
+    "battery_fitted_elsewhere": gettext_lazy("The battery is recorded in another bike at the same time."),
+    "battery_recycled": gettext_lazy("The battery is recorded as recycled."),
+    "sold_but_never_received": gettext_lazy("Sold, but never received through incoming inspection."),
+    "held_but_never_received": gettext_lazy("Held in stock, but never received through incoming inspection."),
+    "removed_battery_not_handed_over": gettext_lazy("A removed battery was not handed to recycling in time."),
+}
+
+
+def finding_text(code) -> str:
+    if code in FINDING_TEXT:
+        return str(FINDING_TEXT[code])
+    from dealers.forms import REASON_TEXT  # the reasons of incoming inspection (PRODUCT_UNCERTIFIED)
+
+    return str(REASON_TEXT.get(code, code))
+
+
+def _evidence_value(key: str, value, alert: Alert):
+    if value in (None, "", [], {}):
+        return None
+    if key in {"reasons", "reason", "flags"}:
+        items = value if isinstance(value, list) else [value]
+        return [finding_text(item) for item in items]
+    if key in {"shop", "dealer"} and alert.organization_id == value and alert.organization:
+        return alert.organization.name
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def evidence_rows(alert: Alert) -> list[dict]:
+    """The evidence as label / value pairs (findings in words), known keys first, in a stable order."""
+    evidence = alert.evidence or {}
+    order = [k for k in EVIDENCE_LABELS if k in evidence] + sorted(k for k in evidence if k not in EVIDENCE_LABELS)
+    rows = []
+    for key in order:
+        value = _evidence_value(key, evidence[key], alert)
+        if value is None:
+            continue
+        label = EVIDENCE_LABELS.get(key) or key.replace("_", " ")
+        rows.append({"key": key, "label": str(label), "value": value, "is_list": isinstance(value, list)})
+    return rows
+
+
+def _query_without(request, *names) -> str:
+    query = request.GET.copy()
+    for name in ("page", "export", *names):
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _local(at) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inbox (regulators, departments)
+
+
+def _districts(user) -> list[tuple[str, str]]:
+    org = user.organization
+    if org is None:
+        return []
+    return list(Region.objects.filter(parent_id=org.region_id).order_by("code").values_list("code", "name"))
+
+
+def _inbox(request):
+    """The visible alerts with the filters applied, newest first, and the filter form."""
+    user = request.user
+    visible = selectors.alerts_visible_to(user)
+    enterprises = (
+        Organization.objects.filter(pk__in=visible.order_by().values("organization_id"))
+        .order_by("name")
+        .values_list("pk", "name")[:500]
+    )
+    form = InboxFilterForm(request.GET or None, districts=_districts(user), enterprises=enterprises)
+    values = form.values() if form.is_bound else {}
+    queryset = visible
+    if values.get("q"):
+        text = values["q"].strip().upper()
+        queryset = queryset.filter(Q(frame_no=text) | Q(battery_serial=text))
+    if values.get("rule"):
+        queryset = queryset.filter(rule=values["rule"])
+    if values.get("status") == InboxFilterForm.OPEN:
+        queryset = queryset.filter(status__in=services.OPEN)
+    elif values.get("status"):
+        queryset = queryset.filter(status=values["status"])
+    if values.get("severity"):
+        queryset = queryset.filter(severity=values["severity"])
+    if values.get("district"):
+        region = Region.objects.get(code=values["district"])
+        queryset = queryset.filter(region_code__startswith=region_prefix(region.code, region.level))
+    if values.get("enterprise"):
+        queryset = queryset.filter(organization_id=int(values["enterprise"]))
+    org = user.organization
+    if org is not None and org.is_department:
+        mine = AlertDelivery.objects.filter(alert=OuterRef("pk"), organization=org)
+        queryset = queryset.annotate(
+            acknowledged_at=Subquery(mine.order_by("-acknowledged_at").values("acknowledged_at")[:1])
+        )
+    return queryset.order_by("-created_at", "-id"), form, visible
+
+
+def _inbox_rows(alerts, *, seen: int, now) -> list[dict]:
+    regions = _region_names(a.region_code for a in alerts)
+    return [
+        {
+            "alert": alert,
+            "rule_name": rule_name(alert.rule),
+            "region": regions.get(alert.region_code, alert.region_code),
+            "sla": sla_of(alert, now),
+            "fresh": alert.pk > seen,
+        }
+        for alert in alerts
+    ]
+
+
+def _inbox_context(request, queryset, visible) -> dict:
+    try:
+        seen = int(request.GET.get("seen", ""))
+    except ValueError:
+        seen = visible.order_by("-id").values_list("id", flat=True).first() or 0
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = _inbox_rows(list(page.object_list), seen=seen, now=timezone.now())
+    query = _query_without(request, "seen")
+    return {
+        "page": page,
+        "rows": rows,
+        "fresh": sum(1 for r in rows if r["fresh"]),
+        "seen": seen,
+        "query": query,
+        "refresh_url": f"{reverse('alerts-inbox-rows')}?{query}{'&' if query else ''}seen={seen}&page={page.number}",
+        "refresh_seconds": REFRESH_SECONDS,
+        "filtered": any(request.GET.get(k) for k in ("q", "rule", "status", "severity", "district", "enterprise")),
+        "is_department": bool(request.user.organization and request.user.organization.is_department),
+        "selectable": bool(_bulk_actions(request.user)),
+    }
+
+
+def _bulk_actions(user) -> list[str]:
+    org = user.organization
+    if org is None or not org.is_active:
+        return []
+    if org.is_regulator:
+        return list(BULK_ACTIONS["regulator"])
+    if org.is_department:
+        return list(BULK_ACTIONS["department"])
+    return []
+
+
+@require_GET
+@login_required
+def inbox(request):
+    """Every alert the user may see, newest first, filterable, exportable; the list refreshes itself.
+    An enterprise is sent to the alerts about itself."""
+    if not _desk(request.user):
+        if _enterprise(request.user):
+            return redirect("alerts-mine")
+        raise Http404
+    queryset, form, visible = _inbox(request)
+    export = request.GET.get("export")
+    if export in {"csv", "xlsx"}:
+        return _inbox_export(queryset, export)
+    context = _inbox_context(request, queryset, visible)
+    context.update(
+        {
+            "filters": form,
+            "bulk_actions": [(a, action_label(a)) for a in _bulk_actions(request.user)],
+            "token": form_token_new(),
+        }
+    )
+    return render(request, "alerts/inbox.html", context)
+
+
+@require_GET
+def inbox_rows(request):
+    """htmx: the list part of the inbox, fetched every few seconds; alerts newer than `seen` are highlighted."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=286)  # htmx stops polling; the next full page load asks for the login
+    if not _desk(request.user):
+        raise Http404
+    queryset, _form, visible = _inbox(request)
+    return render(request, "alerts/_inbox_rows.html", _inbox_context(request, queryset, visible))
+
+
+def _inbox_export(queryset, kind: str):
+    header = [
+        _("Alert"),
+        _("Created at"),
+        _("Rule code"),
+        _("Rule"),
+        _("Category"),
+        _("Severity"),
+        _("Status"),
+        _("Region code"),
+        _("Region"),
+        _("Frame number"),
+        _("Battery code"),
+        _("Enterprise"),
+        _("Regulator"),
+        _("Due at"),
+        _("Closed at"),
+        _("Overdue"),
+    ]
+    now = timezone.now()
+    regions = dict(Region.objects.values_list("code", "name"))
+
+    def rows(when):
+        for alert in queryset.iterator(chunk_size=500):
+            yield [
+                alert.pk,
+                when(alert.created_at),
+                alert.rule,
+                rule_name(alert.rule),
+                alert.get_category_display(),
+                alert.get_severity_display(),
+                alert.get_status_display(),
+                alert.region_code,
+                regions.get(alert.region_code, ""),
+                alert.frame_no,
+                alert.battery_serial,
+                alert.organization.name if alert.organization else "",
+                alert.regulator.name if alert.regulator else "",
+                when(alert.due_at),
+                when(alert.closed_at) if alert.closed_at else "",
+                _("yes") if alert.is_open and alert.due_at < now else _("no"),
+            ]
+
+    stamp = timezone.localdate().isoformat()
+    if kind == "xlsx":
+        return xlsx_response(f"alerts-{stamp}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
+    return csv_response(f"alerts-{stamp}.csv", header, rows(_local))
+
+
+@require_POST
+@desk_page
+def bulk(request):
+    """The same step on the selected alerts, each through the closed loop on its own: one refusal (another
+    worker moved it on, wrong state) does not stop the others. The result lists each alert."""
+    user = request.user
+    form = BulkForm(request.POST, actions=_bulk_actions(user), ids=request.POST.getlist("ids"))
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        query = request.POST.get("query", "")
+        return redirect(f"{reverse('alerts-inbox')}?{query}" if query else reverse("alerts-inbox"))
+    action, note = form.cleaned_data["action"], form.cleaned_data["note"]
+    results = []
+    with transaction.atomic():
+        first = submission_claim(request)
+        if first:
+            return redirect(first)
+        for alert_id in form.cleaned_data["ids"]:
+            try:
+                alert = services.alert_transition(user=user, alert_id=alert_id, action=action, note=note)
+            except DomainError as refusal:
+                results.append({"id": alert_id, "ok": False, "code": refusal.code, "message": refusal.message})
+            else:
+                results.append({"id": alert_id, "ok": True, "code": "", "status": alert.get_status_display()})
+        submission_done(request, reverse("alerts-inbox"))
+    found = {a.pk: a for a in selectors.alerts_visible_to(user).filter(pk__in=[r["id"] for r in results])}
+    for result in results:
+        alert = found.get(result["id"])
+        result["alert"] = alert
+        result["rule_name"] = rule_name(alert.rule) if alert else ""
+    done = sum(1 for r in results if r["ok"])
+    return render(
+        request,
+        "alerts/bulk_result.html",
+        {"results": results, "action": action_label(action), "done": done, "refused": len(results) - done},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Detail and its steps
+
+
+def _next_url(request) -> str | None:
+    target = request.POST.get("next", "")
+    if (
+        target
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+        and target.startswith("/")
+    ):
+        return target
+    return None
+
+
+def _requested_note(alert: Alert) -> str:
+    """What the regulator asked to rectify: the note of the latest request."""
+    requests = [t for t in alert.transitions.all() if t.action == "request_rectification"]
+    return requests[-1].note if requests else ""
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def detail(request, pk: int):
+    """The evidence, the subject and its ledger, the enterprise, who received it, every step so far, and the
+    steps the user may take now. A refusal (wrong role, wrong state) is shown in words."""
+    user = request.user
+    alert = selectors.alert_detail(user, pk)
+    if alert is None:
+        raise Http404
+    form, status = None, 200
+    if request.method == "POST":
+        form = ActionForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    first = submission_claim(request)
+                    if first:
+                        return redirect(first)
+                    services.alert_transition(
+                        user=user, alert_id=alert.pk, action=data["action"], note=data["note"], files=data["photos"]
+                    )
+                    url = _next_url(request) or reverse("alert-detail", args=[alert.pk])
+                    submission_done(request, url)
+            except NotFound:
+                raise Http404 from None
+            except DomainError as refusal:
+                form.add_domain_error(refusal)
+                if refusal.status in {403, 409}:  # wrong role, wrong state: said above the form
+                    form.refusal, status = refusal, refusal.status
+                alert = selectors.alert_detail(user, pk) or alert  # it may have moved on meanwhile
+            else:
+                messages.success(
+                    request, _("Done: %(step)s (alert #%(id)d).") % {"step": action_label(data["action"]), "id": pk}
+                )
+                return redirect(url)
+    return render(request, "alerts/detail.html", _detail_context(request, alert, form), status=status)
+
+
+def _detail_context(request, alert: Alert, form) -> dict:
+    user = request.user
+    desk = _desk(user)
+    vehicle = None
+    if alert.vehicle_id:
+        vehicle = vehicle_selectors.vehicles_visible_to(user).filter(pk=alert.vehicle_id).first()
+    events = list(vehicle_selectors.vehicle_events(vehicle)) if vehicle else []
+    regions = _region_names(
+        [alert.region_code, alert.organization.region_id if alert.organization else ""]
+        + [e.region_code for e in events]
+    )
+    steps = [
+        {
+            "step": step,
+            "label": action_label(step.action),
+            "to_label": STATUS_LABELS.get(step.to_status, step.to_status),
+            "attachments": [a for a in step.attachments.all() if a.content_type in PHOTO_TYPES],
+        }
+        for step in alert.transitions.all()
+    ]
+    actions = allowed_actions(user, alert)
+    refusal = getattr(form, "refusal", None) if form is not None else None
+    return {
+        "layout": "desktop" if desk else "phone",
+        "desk": desk,
+        "alert": alert,
+        "rule": REGISTRY.get(alert.rule),
+        "rule_name": rule_name(alert.rule),
+        "region": regions.get(alert.region_code, ""),
+        "enterprise_region": regions.get(alert.organization.region_id, "") if alert.organization else "",
+        "sla": sla_of(alert, timezone.now()),
+        "evidence": evidence_rows(alert),
+        "vehicle": vehicle,
+        "events": [{"event": e, "region": regions.get(e.region_code, e.region_code)} for e in events],
+        "deliveries": list(alert.deliveries.all()) if desk else [],
+        "steps": steps,
+        "requested_note": _requested_note(alert),
+        "actions": [
+            {"name": a, "label": action_label(a), "note_required": a in services.NOTE_REQUIRED} for a in actions
+        ],
+        "photos_allowed": "submit_rectification" in actions,
+        "note_required_names": ", ".join(action_label(a) for a in actions if a in services.NOTE_REQUIRED),
+        "acknowledged_at": _acknowledged_at(user, alert) if user.organization_id else None,
+        "form": form if form is not None else ActionForm(),
+        "refusal": refusal,
+        "token": form_token_of(request),
+        "next": _next_url(request) or "",
+    }
+
+
+@require_GET
+@login_required
+def attachment(request, pk: int, attachment_pk: int):
+    """A photo of a step, to whoever may see the alert (never from a public media URL)."""
+    if not selectors.alerts_visible_to(request.user).filter(pk=pk).exists():
+        raise Http404
+    found = AlertAttachment.objects.filter(pk=attachment_pk, transition__alert_id=pk).first()
+    if found is None:
+        raise Http404
+    try:
+        handle = found.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    content_type = found.content_type if found.content_type in PHOTO_TYPES else "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="alert-{pk}-{found.pk}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The enterprise's own alerts (phone)
+
+MINE_TABS = ("todo", "open", "all")
+
+
+@require_GET
+@login_required
+def mine(request):
+    """Alerts about the user's enterprise: what to rectify first, each with the form to submit the rectification."""
+    user = request.user
+    if not _enterprise(user):
+        if _desk(user):
+            return redirect("alerts-inbox")
+        raise Http404
+    visible = selectors.alerts_visible_to(user).filter(organization=user.organization)
+    to_rectify = visible.filter(status=Alert.Status.RECTIFICATION_REQUESTED)
+    counts = {"todo": to_rectify.count(), "open": visible.filter(status__in=services.OPEN).count()}
+    counts["all"] = visible.count()
+    tab = request.GET.get("show")
+    if tab not in MINE_TABS:
+        tab = "todo" if counts["todo"] else "open"
+    queryset = {"todo": to_rectify, "open": visible.filter(status__in=services.OPEN), "all": visible}[tab]
+    request_note = AlertTransition.objects.filter(alert=OuterRef("pk"), action="request_rectification").order_by(
+        "-at", "-id"
+    )
+    queryset = queryset.annotate(
+        requested_note=Subquery(request_note.values("note")[:1]),
+        to_do=Case(
+            When(status=Alert.Status.RECTIFICATION_REQUESTED, then=Value(0)), default=1, output_field=IntegerField()
+        ),
+    ).order_by("to_do", "-created_at", "-id")
+
+    export = request.GET.get("export")
+    if export in {"csv", "xlsx"}:
+        header = [
+            _("Alert"),
+            _("Created at"),
+            _("Rule"),
+            _("Status"),
+            _("Frame number"),
+            _("Battery code"),
+            _("Due at"),
+        ]
+
+        def rows(when):
+            for a in queryset.iterator(chunk_size=500):
+                status = a.get_status_display()
+                yield [
+                    a.pk,
+                    when(a.created_at),
+                    rule_name(a.rule),
+                    status,
+                    a.frame_no,
+                    a.battery_serial,
+                    when(a.due_at),
+                ]
+
+        name = f"my-alerts-{timezone.localdate().isoformat()}"
+        if export == "xlsx":
+            return xlsx_response(f"{name}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
+        return csv_response(f"{name}.csv", header, rows(_local))
+
+    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [
+        {
+            "alert": alert,
+            "rule_name": rule_name(alert.rule),
+            "sla": sla_of(alert, now),
+            "to_rectify": alert.status == Alert.Status.RECTIFICATION_REQUESTED,
+            "token": form_token_new(),
+        }
+        for alert in page.object_list
+    ]
+    return render(
+        request,
+        "alerts/mine.html",
+        {"tab": tab, "counts": counts, "page": page, "rows": rows, "query": _query_without(request)},
+    )

@@ -127,9 +127,7 @@ class Alert(models.Model):
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
 
-    scope = ScopeRule(
-        region="region_code", organizations=("organization_id",), shared="deliveries__organization_id", distinct=True
-    )
+    scope = ScopeRule(region="region_code", organizations=("organization_id",), shared="deliveries__organization_id")
 
     class Meta:
         ordering = ["-created_at", "-id"]

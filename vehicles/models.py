@@ -67,7 +67,6 @@ class Vehicle(models.Model):
         # Repair shops see the bikes they worked on (API.md "Vehicle record").
         organizations=("manufacturer_id", "holder_id", "dealer_id", "repairs__shop_id"),
         department_sees_region=POLICE_ONLY,
-        distinct=True,
     )
 
     class Meta:

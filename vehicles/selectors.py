@@ -82,4 +82,11 @@ def trace(user: User, *, battery_serial: str = "", id_number: str = "", phone: s
         condition |= Q(pk__in=Registration.objects.filter(plate_no=plate_no.strip().upper()).values("vehicle_id"))
     if not condition:
         return Vehicle.objects.none()
-    return vehicles_visible_to(user).filter(condition).prefetch_related(*dossier_prefetch()).order_by("-registered_at")
+    # Only what a trace row shows: a narrow join keeps the planner on the clue's index (a wide one, past
+    # from_collapse_limit, made it scan every vehicle).
+    return (
+        scoped(Vehicle.objects.select_related("model", "dealer"), user)
+        .filter(condition)
+        .prefetch_related(*dossier_prefetch())
+        .order_by("-registered_at")
+    )

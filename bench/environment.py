@@ -34,6 +34,9 @@ def psycopg_connect(**kwargs):
     from django.conf import settings
 
     db = settings.DATABASES["default"]
+    application_name = db.get("OPTIONS", {}).get("application_name")
+    if application_name:  # the same name as Django's connections (a `?application_name=` in the database URL)
+        kwargs.setdefault("application_name", application_name)
     return psycopg.connect(
         dbname=db["NAME"],
         user=db["USER"] or None,

@@ -101,7 +101,8 @@ def _names(model, lookup: str, organization_id: int) -> Q:
     """Rows whose `lookup` is this organization. Through a to-many relation (a bike's repairs, an alert's
     deliveries) it is a semi-join (pk IN subquery): no repeated rows, no DISTINCT, and the planner keeps its
     indexes."""
-    first = model._meta.get_field(lookup.split("__", 1)[0])
+    name = lookup.split("__", 1)[0]
+    first = model._meta.pk if name == "pk" else model._meta.get_field(name)
     if first.one_to_many or first.many_to_many:
         return Q(pk__in=model._base_manager.filter(**{lookup: organization_id}).values("pk"))
     return Q(**{lookup: organization_id})

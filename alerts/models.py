@@ -139,6 +139,8 @@ class Alert(models.Model):
                 name="alert_region_created",
                 opclasses=["varchar_pattern_ops", ""],
             ),
+            # The inbox's order: without it a city's page sorts every alert of its subtree.
+            models.Index(fields=["-created_at", "-id"], name="alert_newest_first"),
             models.Index(fields=["status", "due_at"], name="alert_status_due"),
             models.Index(fields=["organization", "-created_at"], name="alert_org_created"),
             models.Index(fields=["frame_no"], name="alert_frame_no"),

@@ -119,20 +119,6 @@ def engine_patched(context: bool = True, grouped: bool = True):
 # The inbox ---------------------------------------------------------------------------------------------------
 
 
-def scoped_without_needless_distinct(queryset, user):
-    """core.scoping.scoped, but DISTINCT only when the filter crosses a to-many lookup: for Alert, a department's
-    deliveries (ScopeRule.shared). A regulator's filter (region prefix, or naming it) cannot repeat a row."""
-    from core.scoping import scope_filter, viewer_of
-
-    condition = scope_filter(queryset.model, user)
-    if condition is None:
-        return queryset
-    org = viewer_of(user).organization
-    queryset = queryset.filter(condition)
-    crosses = queryset.model.scope.shared and org is not None and org.is_department
-    return queryset.distinct() if crosses else queryset
-
-
 def capped_paginator():
     """A Paginator whose count stops at COUNT_CAP + 1 (SELECT count(*) FROM (… LIMIT 10001)): the UI says 10,000+."""
     from django.core.paginator import Paginator
@@ -141,7 +127,7 @@ def capped_paginator():
     class CappedPaginator(Paginator):
         @cached_property
         def count(self):
-            return self.object_list[: COUNT_CAP + 1].count()
+            return self.object_list.order_by()[: COUNT_CAP + 1].count()  # no ORDER BY: any 10,001 rows will do
 
     return CappedPaginator
 
@@ -162,21 +148,17 @@ def lazy_enterprises_form():
 
 @contextlib.contextmanager
 def inbox_patched(stage: int):
-    """Stage 1: `scoped` without the needless DISTINCT; stage 3 adds the capped count; stage 4 the fragment
-    without the enterprise choices. Stage 2's index is made by the caller, in a transaction it rolls back."""
-    import alerts.selectors
+    """Stage 2: the API's and the inbox's count capped; stage 3: the rows fragment without the enterprise choices.
+    (Stage 1, the index, is made by the caller in a transaction it rolls back.)"""
     import alerts.views
     from core.api.pagination import Pagination
 
-    saved = alerts.selectors.scoped, alerts.views.Paginator, Pagination.django_paginator_class
-    saved_form = alerts.views.InboxFilterForm
-    alerts.selectors.scoped = scoped_without_needless_distinct
-    if stage >= 3:
+    saved = alerts.views.Paginator, Pagination.django_paginator_class, alerts.views.InboxFilterForm
+    if stage >= 2:
         alerts.views.Paginator = Pagination.django_paginator_class = capped_paginator()
-    if stage >= 4:
+    if stage >= 3:
         alerts.views.InboxFilterForm = lazy_enterprises_form()
     try:
         yield
     finally:
-        alerts.selectors.scoped, alerts.views.Paginator, Pagination.django_paginator_class = saved
-        alerts.views.InboxFilterForm = saved_form
+        alerts.views.Paginator, Pagination.django_paginator_class, alerts.views.InboxFilterForm = saved

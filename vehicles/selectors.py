@@ -29,6 +29,19 @@ def vehicle_visible(user: User, frame_no: str) -> Vehicle:
     return vehicle
 
 
+def vehicle_dossier(user: User, frame_no: str) -> Vehicle:
+    """The vehicle with what its dossier shows (current batteries, active registration and owner), or 404."""
+    vehicle = (
+        vehicles_visible_to(user)
+        .prefetch_related(*dossier_prefetch())
+        .filter(frame_no=str(frame_no).strip().upper())
+        .first()
+    )
+    if vehicle is None:
+        raise NotFound(_("No such bike, or not one you may see."))
+    return vehicle
+
+
 def may_unmask(user: User) -> bool:
     """Regulators and police may see personal data in full (every time audited); nobody else."""
     org = user.organization

@@ -192,10 +192,9 @@ def dossier(request, frame_no: str):
     goes into the audit log; the data is in that one response only."""
     user = request.user
     try:
-        visible = selectors.vehicle_visible(user, frame_no)
+        vehicle = selectors.vehicle_dossier(user, frame_no)
     except NotFound:
         raise Http404 from None
-    vehicle = selectors.vehicles_visible_to(user).prefetch_related(*selectors.dossier_prefetch()).get(pk=visible.pk)
     may_unmask = selectors.may_unmask(user)
     unmasked = False
     form = UnmaskForm()

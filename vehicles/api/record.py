@@ -89,12 +89,7 @@ def vehicle_out(request, vehicle: Vehicle, *, unmasked: bool) -> dict:
 class VehicleDetailView(APIView):
     @extend_schema(parameters=[UNMASK, REASON], responses={200: dict})
     def get(self, request, frame_no):
-        vehicle = selectors.vehicle_visible(request.user, frame_no)
-        vehicle = (
-            selectors.vehicles_visible_to(request.user)
-            .prefetch_related(*selectors.dossier_prefetch())
-            .get(pk=vehicle.pk)
-        )
+        vehicle = selectors.vehicle_dossier(request.user, frame_no)
         unmasked = _unmask_requested(request, [vehicle], "vehicle")
         return Response(vehicle_out(request, vehicle, unmasked=unmasked))
 

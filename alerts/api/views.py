@@ -55,7 +55,9 @@ class AlertOut(serializers.ModelSerializer):
         ]
 
     def get_rule(self, alert) -> dict:
-        return {"code": alert.rule, "name": str(REGISTRY[alert.rule].name)}
+        rule = REGISTRY[alert.rule]
+        # The departments the rule concerns, so a department's system knows why it received a copy.
+        return {"code": rule.code, "name": str(rule.name), "departments": list(rule.departments)}
 
     def get_subject(self, alert) -> dict:
         org = alert.organization

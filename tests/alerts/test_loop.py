@@ -117,6 +117,7 @@ def test_list_filters(chain, alert):
     assert client.get("/api/v1/alerts/", {"severity": "nope"}).status_code == 400
     body = client.get("/api/v1/alerts/").json()["results"][0]
     assert body["rule"]["code"] == "MOD_BATTERY_NONSTANDARD" and body["rule"]["name"]
+    assert body["rule"]["departments"] == ["fire"]
     assert body["subject"]["frame_no"] == alert.frame_no and body["due_at"]
 
 

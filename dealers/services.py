@@ -28,6 +28,7 @@ from dealers.inspection import (
 )
 from dealers.models import Receipt, ReceiptItem, Sale
 from vehicles.codes import normalise_serial
+from vehicles.ledger import event_append
 from vehicles.models import Battery, EventType, Vehicle
 from vehicles.registration import BuyerData, registration_create
 
@@ -93,8 +94,6 @@ def receipt_inspect(
 
 
 def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at) -> ReceiptItem:
-    from vehicles.ledger import event_append
-
     is_vehicle = kind == ReceiptItem.Kind.VEHICLE
     item = ReceiptItem(
         receipt=receipt,

@@ -28,25 +28,33 @@ BATCH = 500
 
 
 class Context:
-    """What the rules need about a batch of events, loaded in bulk: vehicles, batteries, certified pairs."""
+    """What the rules need about a batch of events, loaded in bulk: vehicles, batteries, certified pairs.
+
+    Bikes and batteries are loaded with the columns the rules read; their few models and standards once per batch,
+    shared between them (the rules read `vehicle.model.standard…` as usual).
+    """
 
     def __init__(self, events: list[LifecycleEvent]):
-        self._vehicles = Vehicle.objects.select_related("model__standard").in_bulk(
+        self._vehicles = Vehicle.objects.only("id", "frame_no", "model_id").in_bulk(
             {e.vehicle_id for e in events if e.vehicle_id}
         )
+        battery_ids = {e.battery_id for e in events if e.battery_id}
         serials = {s for e in events for s in (e.payload.get("battery_flags") or {})}
-        batteries = Battery.objects.select_related("model").filter(
-            pk__in={e.battery_id for e in events if e.battery_id}
-        )
-        self._batteries = {b.pk: b for b in batteries}
-        self._by_serial = {b.serial: b for b in Battery.objects.filter(serial__in=serials)} if serials else {}
-        model_ids = {v.model_id for v in self._vehicles.values()}
-        pairs = VehicleModel.compatible_battery_models.through.objects.filter(vehiclemodel_id__in=model_ids)
+        lean_batteries = Battery.objects.only("id", "serial", "model_id")
+        self._batteries = lean_batteries.in_bulk(battery_ids) if battery_ids else {}
+        self._by_serial = {b.serial: b for b in lean_batteries.filter(serial__in=serials)} if serials else {}
+        models = VehicleModel.objects.select_related("standard").in_bulk({v.model_id for v in self._vehicles.values()})
+        for vehicle in self._vehicles.values():
+            vehicle.model = models[vehicle.model_id]
+        pairs = VehicleModel.compatible_battery_models.through.objects.filter(vehiclemodel_id__in=models)
         self._compatible: dict[int, set[int]] = {}
         for vehicle_model_id, battery_model_id in pairs.values_list("vehiclemodel_id", "batterymodel_id"):
             self._compatible.setdefault(vehicle_model_id, set()).add(battery_model_id)
-        all_ids = set().union(*self._compatible.values()) if self._compatible else set()
-        self._battery_models = BatteryModel.objects.in_bulk(all_ids)
+        batteries = [*self._batteries.values(), *self._by_serial.values()]
+        wanted = set().union(*self._compatible.values(), {b.model_id for b in batteries})
+        self._battery_models = BatteryModel.objects.in_bulk(wanted) if wanted else {}
+        for battery in batteries:
+            battery.model = self._battery_models[battery.model_id]
 
     def vehicle(self, pk):
         return self._vehicles.get(pk)
@@ -70,7 +78,11 @@ class Context:
 
 def evaluate(events: list[LifecycleEvent]) -> list[tuple[LifecycleEvent, Finding]]:
     """Every finding of every rule on these events, with the event it came from (pure: reads only)."""
-    rules, ctx = RulesByEvent.build(), Context(events)
+    rules = RulesByEvent.build()
+    events = [e for e in events if e.type in rules.by_type]  # most events (produced, received…) concern no rule
+    if not events:
+        return []
+    ctx = Context(events)
     return [
         (event, finding)
         for event in events
@@ -125,10 +137,11 @@ def dispatch(alerts: list[Alert]) -> None:
     if not alerts:
         return
     router, now = Router(), timezone.now()
-    deliveries, transitions, webhooks = [], [], []
+    deliveries, transitions, webhooks, by_regulator = [], [], [], {}
     for alert in alerts:
         regulator = router.regulator_for(alert.region_code)
         alert.regulator, alert.status, alert.dispatched_at = regulator, Alert.Status.DISPATCHED, now
+        by_regulator.setdefault(regulator.pk if regulator else None, []).append(alert.pk)
         if regulator is not None:
             deliveries.append(
                 AlertDelivery(alert=alert, organization=regulator, reason=AlertDelivery.Reason.JURISDICTION)
@@ -150,7 +163,10 @@ def dispatch(alerts: list[Alert]) -> None:
                 note=regulator.name if regulator else "no regulator for this region",
             )
         )
-    Alert.objects.bulk_update(alerts, ["regulator", "status", "dispatched_at"])
+    for regulator_id, ids in by_regulator.items():  # one UPDATE per regulator: a batch has few of them
+        Alert.objects.filter(pk__in=ids).update(
+            regulator_id=regulator_id, status=Alert.Status.DISPATCHED, dispatched_at=now
+        )
     AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     AlertTransition.objects.bulk_create(transitions)
     from alerts.tasks import notify_dispatched, send_webhooks

@@ -9,7 +9,6 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.http import FileResponse, Http404, HttpResponse
@@ -36,6 +35,7 @@ from alerts.rules import REGISTRY
 from core.errors import DomainError, NotFound
 from core.exports import csv_response, xlsx_response
 from core.models import Organization, Region, region_prefix
+from core.pagination import Paginator
 from core.submissions import form_token_new, form_token_of, submission_claim, submission_done
 from vehicles import selectors as vehicle_selectors
 
@@ -216,15 +216,18 @@ def _districts(user) -> list[tuple[str, str]]:
     return list(Region.objects.filter(parent_id=org.region_id).order_by("code").values_list("code", "name"))
 
 
-def _inbox(request):
-    """The visible alerts with the filters applied, newest first, and the filter form."""
+def _inbox(request, *, all_choices: bool = True):
+    """The visible alerts with the filters applied, newest first, and the filter form. The enterprise choices
+    (every enterprise with a visible alert) are built for the page, or to check a given enterprise filter."""
     user = request.user
     visible = selectors.alerts_visible_to(user)
-    enterprises = (
-        Organization.objects.filter(pk__in=visible.order_by().values("organization_id"))
-        .order_by("name")
-        .values_list("pk", "name")[:500]
-    )
+    enterprises = ()
+    if all_choices or request.GET.get("enterprise"):
+        enterprises = (
+            Organization.objects.filter(pk__in=visible.order_by().values("organization_id"))
+            .order_by("name")
+            .values_list("pk", "name")[:500]
+        )
     form = InboxFilterForm(request.GET or None, districts=_districts(user), enterprises=enterprises)
     values = form.values() if form.is_bound else {}
     queryset = visible
@@ -331,7 +334,7 @@ def inbox_rows(request):
         return HttpResponse(status=286)  # htmx stops polling; the next full page load asks for the login
     if not _desk(request.user):
         raise Http404
-    queryset, _form, visible = _inbox(request)
+    queryset, _form, visible = _inbox(request, all_choices=False)  # the fragment does not show the form
     return render(request, "alerts/_inbox_rows.html", _inbox_context(request, queryset, visible))
 
 

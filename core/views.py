@@ -2,7 +2,6 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_GET
 from core.exports import csv_response
 from core.home import home_for
 from core.models import Organization, OrganizationKind
+from core.pagination import Paginator
 from core.selectors import organizations_visible_to
 
 

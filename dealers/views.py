@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from catalog.selectors import is_compatible_pair
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
+from core.pagination import Paginator
 from core.submissions import form_token_of, submission_claim, submission_done
 from dealers import selectors, services
 from dealers.forms import (

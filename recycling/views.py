@@ -6,7 +6,6 @@ import functools
 import re
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.exports import csv_response
 from core.models import OrganizationKind
+from core.pagination import Paginator
 from core.submissions import form_token_of, submission_claim, submission_done
 from recycling import selectors, services
 from recycling.forms import RecordFilterForm, RecyclingForm

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
+from core.pagination import Paginator
 from core.submissions import form_token_of, submission_claim, submission_done
 from repairs import selectors, services
 from repairs.forms import RepairFilterForm, RepairForm, flag_text

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -25,6 +24,7 @@ from core.client_ip import client_ip
 from core.errors import InvalidInput, NotFound
 from core.exports import csv_response
 from core.models import OrganizationKind, Region
+from core.pagination import Paginator
 from core.personal_data import clean_id_number, clean_phone
 from core.submissions import form_token_of, submission_claim, submission_done
 from dealers.forms import CounterForm

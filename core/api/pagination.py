@@ -3,8 +3,11 @@
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from core.pagination import Paginator
+
 
 class Pagination(PageNumberPagination):
+    django_paginator_class = Paginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500

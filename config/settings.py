@@ -5,6 +5,7 @@ from pathlib import Path
 import dj_database_url
 import django
 from cryptography.fernet import Fernet
+from kombu import Queue
 
 from config.env import env_bool, env_int, env_list, env_str, local_secret
 
@@ -206,6 +207,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# E-mail and webhook deliveries wait on other servers (up to the SMTP timeout): on their own queue, the rule
+# engine's drains never queue behind them. A worker started without -Q consumes both queues; docker-compose runs
+# one worker per queue.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("notifications"))
+CELERY_TASK_ROUTES = {
+    "alerts.tasks.notify_dispatched": {"queue": "notifications"},
+    "alerts.tasks.send_webhooks": {"queue": "notifications"},
+}
+# Keep the worker's database connection across tasks (within DB_CONN_MAX_AGE) instead of a new one per task.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-keys": {"task": "core.tasks.prune_idempotency_keys", "schedule": 3600.0},
     "ledger-partitions": {"task": "vehicles.tasks.ensure_event_partitions", "schedule": 24 * 3600.0},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +17,7 @@ from catalog.compliance import (
     battery_model_problem,
     vehicle_model_problem,
 )
+from catalog.models import VehicleModel
 from core.errors import ComplianceRefusal, Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
 from dealers.inspection import (
@@ -140,7 +142,7 @@ def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_
     return item
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # callers' transactions end with any refusal anyway
 def sale_register(
     *,
     user: User,
@@ -179,9 +181,13 @@ def sale_register(
             fields={"frame_no": [_("Not in your stock. Receive it first (incoming inspection).")]},
         )
 
+    certified_pair = VehicleModel.compatible_battery_models.through.objects.filter(
+        vehiclemodel_id=vehicle.model_id, batterymodel_id=OuterRef("model_id")
+    )
     batteries = list(
         Battery.objects.select_for_update(of=("self",))
         .select_related("model")
+        .annotate(certified_pair=Exists(certified_pair))  # the 标配 check, in the same query
         .filter(serial__in=serials)
         .order_by("pk")
     )
@@ -207,8 +213,7 @@ def sale_register(
         raise ComplianceRefusal(
             _vehicle_problem_message(problem, vehicle), code="uncertified", fields={"frame_no": [problem]}
         )
-    compatible = set(vehicle.model.compatible_battery_models.values_list("pk", flat=True))
-    incompatible = [b.serial for b in batteries if b.model_id not in compatible]
+    incompatible = [b.serial for b in batteries if not b.certified_pair]
     if incompatible:
         raise ComplianceRefusal(
             _("This battery model is not certified for this bike model (标配)."),
@@ -222,7 +227,8 @@ def sale_register(
         )
 
     try:
-        with transaction.atomic():
+        # A savepoint only where an INSERT may fail and be reported: a plate number typed by the dealer.
+        with transaction.atomic(savepoint=bool(plate_no)):
             registration = registration_create(
                 vehicle=vehicle,
                 batteries=[found[s] for s in serials],

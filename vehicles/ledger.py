@@ -72,6 +72,86 @@ def event_hash(
     return hashlib.sha256((prev_hash + content).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Event:
+    """One event to append: what happened, when, where, by whom. On a vehicle's chain, `battery` names the
+    battery concerned, if any."""
+
+    type: str
+    occurred_at: dt.datetime
+    region_code: str
+    organization_id: int | None = None
+    payload: dict | None = None
+    battery: Battery | None = None
+
+
+def events_append(head: Vehicle | Battery, events: list[Event], *, head_fields: dict | None = None):
+    """Append events to the chain of `head` (a vehicle, or a battery not in one), in order, in three statements:
+    one INSERT of the events, one UPDATE of the head (its new chain head, with `head_fields`: the state change
+    the events record) and one INSERT of their outbox messages.
+
+    The caller holds the head row locked (select_for_update) in the current transaction.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger events are written inside the transaction of the state change")
+    vehicle = head if isinstance(head, Vehicle) else None
+    recorded_at, prev_hash, seq, rows = timezone.now(), head.ledger_head, head.ledger_seq, []
+    for event in events:
+        battery = event.battery if vehicle is not None else head
+        payload = json.loads(canonical(event.payload or {}))  # exactly what JSONB will give back when verifying
+        seq += 1
+        digest = event_hash(
+            prev_hash=prev_hash,
+            seq=seq,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            frame_no=vehicle.frame_no if vehicle else None,
+            serial=battery.serial if battery else None,
+            organization_id=event.organization_id,
+            region_code=event.region_code,
+            payload=payload,
+        )
+        rows.append(
+            LifecycleEvent(
+                recorded_at=recorded_at,
+                occurred_at=event.occurred_at,
+                vehicle=vehicle,
+                battery=battery,
+                seq=seq,
+                type=event.type,
+                organization_id=event.organization_id,
+                region_code=event.region_code,
+                payload=payload,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        prev_hash = digest
+    LifecycleEvent.objects.bulk_create(rows)
+    fields = {"ledger_seq": seq, "ledger_head": prev_hash, **(head_fields or {})}
+    head.__class__.objects.filter(pk=head.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(head, name, value)
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            event_id=row.pk,
+            event_recorded_at=recorded_at,
+            topic=OUTBOX_TOPIC,
+            payload={
+                "event_id": row.pk,
+                "type": row.type,
+                "vehicle_id": row.vehicle_id,
+                "battery_id": row.battery_id,
+                "region_code": row.region_code,
+            },
+        )
+        for row in rows
+    )
+    if not any(callback is outbox_kick for _sids, callback, *_ in connection.run_on_commit):
+        transaction.on_commit(outbox_kick)  # once per transaction, however many events it writes
+    return rows
+
+
 def event_append(
     *,
     type: str,
@@ -82,57 +162,12 @@ def event_append(
     organization_id: int | None = None,
     payload: dict | None = None,
 ) -> LifecycleEvent:
-    """Append one event to the chain of `vehicle` (or of `battery` when no vehicle is involved).
-
-    The caller holds the head row locked (select_for_update) in the current transaction.
-    """
-    if not connection.in_atomic_block:
-        raise RuntimeError("ledger events are written inside the transaction of the state change")
+    """Append one event to the chain of `vehicle` (or of `battery` when no vehicle is involved)."""
     head = vehicle if vehicle is not None else battery
     if head is None:
         raise ValueError("an event is about a vehicle, a battery, or both")
-    payload = json.loads(canonical(payload or {}))  # exactly what JSONB will give back when verifying
-    seq = head.ledger_seq + 1
-    digest = event_hash(
-        prev_hash=head.ledger_head,
-        seq=seq,
-        type=type,
-        occurred_at=occurred_at,
-        frame_no=vehicle.frame_no if vehicle else None,
-        serial=battery.serial if battery else None,
-        organization_id=organization_id,
-        region_code=region_code,
-        payload=payload,
-    )
-    event = LifecycleEvent.objects.create(
-        recorded_at=timezone.now(),
-        occurred_at=occurred_at,
-        vehicle=vehicle,
-        battery=battery,
-        seq=seq,
-        type=type,
-        organization_id=organization_id,
-        region_code=region_code,
-        payload=payload,
-        prev_hash=head.ledger_head,
-        hash=digest,
-    )
-    head.__class__.objects.filter(pk=head.pk).update(ledger_seq=seq, ledger_head=digest)
-    head.ledger_seq, head.ledger_head = seq, digest
-    transaction.on_commit(outbox_kick)
-    OutboxMessage.objects.create(
-        event_id=event.pk,
-        event_recorded_at=event.recorded_at,
-        topic=OUTBOX_TOPIC,
-        payload={
-            "event_id": event.pk,
-            "type": type,
-            "vehicle_id": vehicle.pk if vehicle else None,
-            "battery_id": battery.pk if battery else None,
-            "region_code": region_code,
-        },
-    )
-    return event
+    event = Event(type, occurred_at, region_code, organization_id, payload, battery if vehicle is not None else None)
+    return events_append(head, [event])[0]
 
 
 @dataclass(frozen=True)

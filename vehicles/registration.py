@@ -13,7 +13,7 @@ from core.models import Organization, Region, User
 from core.personal_data import clean_id_number, clean_phone, encrypt, lookup_hash
 from core.scoping import in_jurisdiction
 from core.services import region_get
-from vehicles.ledger import event_append
+from vehicles.ledger import Event, event_append, events_append
 from vehicles.models import Battery, EventType, Fitment, Owner, Registration, Vehicle
 
 
@@ -86,54 +86,53 @@ def registration_create(
         plate_no=plate_no or vehicle.code,
         registered_at=registered_at,
     )
-    Vehicle.objects.filter(pk=vehicle.pk).update(
-        status=Vehicle.Status.REGISTERED, holder=None, dealer=dealer, region=buyer.region, registered_at=registered_at
+    vehicle.region = buyer.region  # the batteries' events and rows take the bike's new region
+    sold = Event(
+        EventType.SOLD, registered_at, dealer.region_id, dealer.pk, {"batteries": [b.serial for b in batteries]}
     )
-    vehicle.status, vehicle.holder, vehicle.dealer, vehicle.region = (
-        Vehicle.Status.REGISTERED,
-        None,
-        dealer,
-        buyer.region,
+    registered = Event(
+        EventType.REGISTERED,
+        registered_at,
+        buyer.region.pk,
+        dealer.pk,
+        {"registration": registration.pk, "plate_no": registration.plate_no, "owner": owner.pk},
     )
-    vehicle.registered_at = registered_at
-    event_append(
-        vehicle=vehicle,
-        type=EventType.SOLD,
-        occurred_at=registered_at,
-        region_code=dealer.region_id,
-        organization_id=dealer.pk,
-        payload={"batteries": [b.serial for b in batteries]},
-    )
-    for battery in batteries:
-        battery_fit(vehicle=vehicle, battery=battery, organization=dealer, at=registered_at)
-    event_append(
-        vehicle=vehicle,
-        type=EventType.REGISTERED,
-        occurred_at=registered_at,
-        region_code=buyer.region.pk,
-        organization_id=dealer.pk,
-        payload={"registration": registration.pk, "plate_no": registration.plate_no, "owner": owner.pk},
+    events_append(
+        vehicle,
+        [sold, *_fitments_write(vehicle, batteries, organization=dealer, at=registered_at), registered],
+        head_fields={
+            "status": Vehicle.Status.REGISTERED,
+            "holder": None,
+            "dealer": dealer,
+            "region": buyer.region,
+            "registered_at": registered_at,
+        },
     )
     return registration
 
 
-def battery_fit(*, vehicle: Vehicle, battery: Battery, organization: Organization, at: dt.datetime) -> Fitment:
-    """Fit a battery (locked by the caller) into a vehicle; the database refuses a battery in two vehicles."""
-    fitment = Fitment.objects.create(battery=battery, vehicle=vehicle, fitted_at=at, fitted_by=organization)
-    Battery.objects.filter(pk=battery.pk).update(
+def _fitments_write(
+    vehicle: Vehicle, batteries: list[Battery], *, organization: Organization, at: dt.datetime
+) -> list[Event]:
+    """Fit batteries (locked by the caller) into a vehicle, and return the events to append for them. The
+    database refuses a battery in two vehicles."""
+    Fitment.objects.bulk_create(
+        Fitment(battery=battery, vehicle=vehicle, fitted_at=at, fitted_by=organization) for battery in batteries
+    )
+    Battery.objects.filter(pk__in=[b.pk for b in batteries]).update(
         status=Battery.Status.FITTED, holder=None, vehicle=vehicle, region=vehicle.region
     )
-    battery.status, battery.holder, battery.vehicle = Battery.Status.FITTED, None, vehicle
-    event_append(
-        vehicle=vehicle,
-        battery=battery,
-        type=EventType.BATTERY_FITTED,
-        occurred_at=at,
-        region_code=vehicle.region_id,
-        organization_id=organization.pk,
-        payload={"model": battery.model.code},
-    )
-    return fitment
+    events = []
+    for battery in batteries:
+        battery.status, battery.holder, battery.vehicle = Battery.Status.FITTED, None, vehicle
+        payload = {"model": battery.model.code}
+        events.append(Event(EventType.BATTERY_FITTED, at, vehicle.region_id, organization.pk, payload, battery))
+    return events
+
+
+def battery_fit(*, vehicle: Vehicle, battery: Battery, organization: Organization, at: dt.datetime) -> None:
+    """Fit a battery (locked by the caller) into a vehicle; the database refuses a battery in two vehicles."""
+    events_append(vehicle, _fitments_write(vehicle, [battery], organization=organization, at=at))
 
 
 def _vehicle_for_registration_change(user: User, frame_no: str) -> tuple[Vehicle, Registration]:

@@ -224,3 +224,26 @@ def test_sales_ledger_is_scoped(chain):
     for outsider in (chain.world.other_dealer, chain.world.other_district_regulator, chain.world.other_city_regulator):
         assert api_client(outsider).get(URL).json()["results"] == []
     assert not AuditEntry.objects.filter(action="personal_data.unmask").exists()
+
+
+def test_a_sale_writes_its_ledger_in_one_go(chain, django_assert_max_num_queries):
+    """Bike, two batteries and buyer: four events on one chain, each with its outbox message, in few statements."""
+    from vehicles.models import LifecycleEvent, OutboxMessage
+
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    second = chain.battery(holder=dealer.organization, status=Battery.Status.IN_STOCK, model=battery.model)
+    # 19 in all here: the token this test issues, its lookup and last use, the test's savepoint pair, and the
+    # sale's 14 (idempotency claim and result, region, two locks, owner, registration, fitments, batteries,
+    # events, bike, outbox, sale)
+    with django_assert_max_num_queries(19):
+        response = _sell(dealer, vehicle, [battery, second], headers={"HTTP_IDEMPOTENCY_KEY": "one-go"})
+    assert response.status_code == 201, response.json()
+    events = list(vehicle.events.order_by("seq"))
+    assert [e.type for e in events] == ["produced", "sold", "battery_fitted", "battery_fitted", "registered"]
+    assert {e.battery.serial for e in events if e.type == "battery_fitted"} == {battery.serial, second.serial}
+    assert set(OutboxMessage.objects.values_list("event_id", flat=True)) >= {e.pk for e in events[1:]}
+    assert LifecycleEvent.objects.filter(battery=second, vehicle=vehicle).count() == 1
+    vehicle.refresh_from_db()
+    assert (vehicle.ledger_seq, vehicle.ledger_head) == (5, events[-1].hash)
+    assert chain_verify(vehicle).valid

@@ -227,3 +227,26 @@ def test_cancellation_of_registration(chain, sold):
     assert Vehicle.objects.get(pk=vehicle.pk).status == "cancelled"
     again = api_client(chain.world.district_regulator).post(url, {"reason": "再次"}, format="json")
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_registered"
+
+
+def test_a_transaction_asks_for_one_outbox_drain_however_many_events_it_writes(chain, sold):
+    """The sale (four events) and three repairs, all in this test's one transaction: one drain request on commit."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from vehicles.ledger import event_append, outbox_kick
+
+    def kicks() -> int:
+        return sum(1 for _savepoints, callback, *_ in connection.run_on_commit if callback is outbox_kick)
+
+    vehicle, _ = sold
+    assert kicks() == 1
+    with transaction.atomic():
+        locked = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+        for n in range(3):
+            event_append(
+                vehicle=locked, type="repaired", occurred_at=timezone.now(), region_code="371402", payload={"n": n}
+            )
+    assert kicks() == 1
+    vehicle.refresh_from_db()
+    assert vehicle.ledger_seq == 7 and vehicle.events.filter(type="repaired").count() == 3

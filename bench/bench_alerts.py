@@ -24,14 +24,11 @@ in the same run, with the ratio (this machine is shared and noisy: read the rati
 3. The inbox list: 100,000 alerts in the city (COPY; districts by their share of bikes, nine rules, statuses by
    age, 90 days), then the first page (50) through the API (in-process DRF, Bearer token of the city regulator)
    and through the page fragment the inbox refreshes (/alerts/rows/, logged in), p50/p99 over `--requests`,
-   beside the hand-written SQL of the same page. Each SELECT is timed apart (the API's COUNT(*) among them), with
-   EXPLAIN ANALYZE of the page and the count, and the fixes found are prototyped in this process (an index created
-   in a transaction that is rolled back; a capped count; the fragment without the enterprise list, by patching
-   the running process): nothing in the application is changed.
+   beside the hand-written SQL of the same page. Each SELECT is timed apart (the API's counts among them), with
+   EXPLAIN ANALYZE of the page and the count; then the API again with its count never cached (the worst case).
 
-A fourth table in figure 2 and the prototype lines of figure 3 measure proposed fixes the same way
-(bench/alerts_prototypes.py). Database connections are tagged `application_name=bench_alerts` (the worker's
-`bench_alerts_worker`), so other benchmarks' CPU meters leave them out.
+Database connections are tagged `application_name=bench_alerts` (the worker's `bench_alerts_worker`), so other
+benchmarks' CPU meters leave them out.
 
 Everything written is deleted at the end, also after an error (`--cleanup` alone removes what an interrupted run
 left). Unpublished outbox messages of other writers are set aside (published_at = 1970-01-01) while the worker
@@ -105,6 +102,7 @@ class Worker:
             "worker",
             f"--pool={pool}",
             f"--concurrency={concurrency}",
+            "--queues=celery",  # the rule engine's worker, as in docker-compose (e-mail and webhooks: notifier)
             "--loglevel=INFO",
             f"--logfile={log}",
             "--without-gossip",
@@ -474,7 +472,6 @@ def phase_batch(conn, args) -> dict:
     from django.db import connection, transaction
 
     from alerts.engine import BATCH, Source, evaluate, raise_findings
-    from bench.alerts_prototypes import engine_patched  # imports the engine: after Django started
 
     started = time.perf_counter()
     rows, counts = events_mix(conn, args.events, args.seed)
@@ -523,27 +520,21 @@ def phase_batch(conn, args) -> dict:
             pass
         return elapsed, raised
 
-    def signature(found) -> list:
-        return sorted((f.dedup_key, repr(sorted(f.evidence.items()))) for _, f in found)
-
     python_evaluate()  # warm-up: imports, caches, plans
     sql_select()
-    evals, selects, leans = [], [], []
+    evals, selects, raises, sql_raises = [], [], [], []
     for _ in range(args.batch_rounds):
         seconds, found, eval_clock = python_evaluate()
         evals.append(seconds)
         sql_seconds, sql_found = sql_select()
         selects.append(sql_seconds)
-        with engine_patched(context=True, grouped=False):
-            seconds, lean_found, _ = python_evaluate()
-        leans.append(seconds)
-    print(f"  evaluate: {len(evals)} rounds each of the engine, SQL and the prototype", flush=True)
-    seconds, raised, raise_clock = python_raise()
-    sql_seconds, sql_raised = sql_raise()
-    with engine_patched(context=False, grouped=True):
-        grouped_seconds, grouped_raised, _ = python_raise()
-    with engine_patched(context=True, grouped=True):
-        proto_seconds, proto_raised, proto_clock = python_raise()
+    print(f"  evaluate: {len(evals)} rounds each of the engine and SQL", flush=True)
+    for _ in range(args.batch_rounds):
+        seconds, raised, raise_clock = python_raise()
+        raises.append(seconds)
+        sql_seconds, sql_raised = sql_raise()
+        sql_raises.append(sql_seconds)
+    print(f"  raise: {len(raises)} rounds each of the engine and SQL, rolled back", flush=True)
     python_keys = {f.dedup_key for _, f in found}
     sql_keys = {row[2] for row in sql_found}
     return {
@@ -551,24 +542,17 @@ def phase_batch(conn, args) -> dict:
         "counts": counts,
         "evaluate": statistics.median(evals),
         "select": statistics.median(selects),
-        "lean": statistics.median(leans),
-        "lean_same": signature(lean_found) == signature(found),
-        "raise": seconds,
-        "sql_raise": sql_seconds,
-        "proto_raise": proto_seconds,
-        "grouped_raise": grouped_seconds,
-        "grouped_raised": grouped_raised,
+        "raise": statistics.median(raises),
+        "sql_raise": statistics.median(sql_raises),
         "findings": len(found),
         "sql_findings": len(sql_found),
         "raised": raised,
         "sql_raised": sql_raised,
-        "proto_raised": proto_raised,
         "same": python_keys == sql_keys,
         "only_python": sorted(python_keys - sql_keys)[:3],
         "only_sql": sorted(sql_keys - python_keys)[:3],
         "eval_clock": eval_clock,
         "raise_clock": raise_clock,
-        "proto_clock": proto_clock,
         "batches": len(batches),
         "batch": BATCH,
     }
@@ -579,16 +563,13 @@ def report_batch(r: dict, args) -> tuple[str, ...]:
     print()
     print(
         f"2. Rules in batch, one process: {n:,} events in {r['batches']} batches of {r['batch']} "
-        f"(evaluate: median of {args.batch_rounds} rounds; raise: one round, rolled back)"
+        f"(median of {args.batch_rounds} rounds; raise rolled back)"
     )
     print(f"   mix: {', '.join(f'{k} {v / n:.0%}' for k, v in r['counts'].items())}")
     print(f"{'':44s}{'seconds':>8s}{'events/s':>10s}{'findings':>10s}{'SQL events/s':>14s}{'engine/SQL':>12s}")
     rows = (
         ("evaluate (findings only)", r["evaluate"], r["findings"], r["select"]),
         ("evaluate + raise_findings", r["raise"], r["raised"], r["sql_raise"]),
-        ("prototype: evaluate, lean Context", r["lean"], r["findings"], r["select"]),
-        ("prototype: raise, one UPDATE per regulator", r["grouped_raise"], r["grouped_raised"], r["sql_raise"]),
-        ("prototype: both (lean Context + raise so)", r["proto_raise"], r["proto_raised"], r["sql_raise"]),
     )
     for label, seconds, findings, sql_seconds in rows:
         print(
@@ -598,7 +579,6 @@ def report_batch(r: dict, args) -> tuple[str, ...]:
     for label, clock, seconds in (
         ("evaluate", r["eval_clock"], r["evaluate"]),
         ("evaluate + raise", r["raise_clock"], r["raise"]),
-        ("prototype + raise", r["proto_clock"], r["proto_raise"]),
     ):
         print(
             f"  {label}: {clock.queries} queries, {clock.seconds:.2f}s waiting for PostgreSQL, "
@@ -607,8 +587,7 @@ def report_batch(r: dict, args) -> tuple[str, ...]:
     same = "same dedup keys" if r["same"] else f"DIFFERENT: engine only {r['only_python']}, SQL only {r['only_sql']}"
     print(
         f"  engine and SQL found {r['findings']:,} / {r['sql_findings']:,} findings and raised {r['raised']:,} / "
-        f"{r['sql_raised']:,} alerts: {same}; the prototype finds the same findings and evidence: "
-        f"{r['lean_same']}, raises {r['proto_raised']:,}"
+        f"{r['sql_raised']:,} alerts: {same}"
     )
     return (
         "2. rules in batch, events/s (evaluate; + raise)",
@@ -634,11 +613,6 @@ ORDER BY a.created_at DESC, a.id DESC
 LIMIT 50
 """
 RAW_COUNT = "SELECT count(*) FROM alerts_alert a WHERE a.region_code LIKE %s OR a.organization_id = %s"
-RAW_COUNT_CAPPED = (
-    "SELECT count(*) FROM (SELECT 1 FROM alerts_alert a WHERE a.region_code LIKE %s OR a.organization_id = %s "
-    "LIMIT 10001) capped"
-)
-PROPOSED_INDEX = "CREATE INDEX bench_alert_created ON alerts_alert (created_at DESC, id DESC)"
 
 
 def captured_selects(send) -> list[tuple[str, tuple]]:
@@ -658,7 +632,7 @@ def captured_selects(send) -> list[tuple[str, tuple]]:
 
 def query_label(sql: str) -> str:
     if "COUNT(" in sql.upper():
-        return "count"
+        return "count up to 1,001" if "LIMIT 1001" in sql else "count"
     if re.search(r"LIMIT 5[01]\b", sql) and '"alerts_alert"' in sql:
         return "page"
     if "LIMIT 500" in sql:
@@ -699,11 +673,11 @@ def django_rows(sql: str, params) -> list:
 
 
 def phase_inbox(conn, args, user, tag: str) -> dict:
-    from django.db import transaction
+    from django.core.cache import cache
     from django.test import Client
 
-    from bench.alerts_prototypes import inbox_patched  # imports the views: after Django started
     from core.models import ApiToken
+    from core.pagination import COUNT_SECONDS
     from core.tokens import token_issue
 
     started = time.perf_counter()
@@ -763,7 +737,15 @@ def phase_inbox(conn, args, user, tag: str) -> dict:
         print(f"  {rounds} rounds of API, fragment (and SQL every other) in {time.perf_counter() - started:.0f}s")
 
         # The SELECTs each side sends, each one's own time, and EXPLAIN ANALYZE of the page and the count.
+        def counts_forgotten():
+            client = cache._cache.get_client(write=True)  # the raw keys carry Django's prefix and version
+            keys = list(client.scan_iter(match="*count:*"))
+            if keys:
+                client.delete(*keys)
+
+        counts_forgotten()  # so that the capture has the exact count too
         api_queries = captured_selects(api_get)
+        counts_forgotten()
         fragment_queries = captured_selects(fragment_get)
 
         def breakdown(queries) -> list[tuple[str, float]]:
@@ -777,43 +759,20 @@ def phase_inbox(conn, args, user, tag: str) -> dict:
         plans = {f"API {name}": explain(conn.execute, *api_sql[name]) for name in ("page", "count")}
         plans["hand-written page"] = explain(conn.execute, RAW_PAGE, params)
 
-        # The SQL by hand (median of 15): the page and the count as sent, and the count capped.
-        page_sql, page_params = api_sql["page"]
-        count_sql, count_params = api_sql["count"]
+        # The SQL by hand (median of 15): the page and the counts as sent.
         sql_variants = {
             name: statistics.median(timed(lambda s=sql, p=qp: conn.execute(s, p).fetchall(), 15, 15))
-            for name, sql, qp in (
-                ("page as sent", page_sql, page_params),
-                ("count as sent", count_sql, count_params),
-                ("count capped at 10,001", RAW_COUNT_CAPPED, params),
-            )
+            for name, (sql, qp) in api_sql.items()
+            if name in ("page", "count", "count up to 1,001")
         }
 
-        # Prototypes, through the same API and fragment: 1. an index on (created_at DESC, id DESC), created in a
-        # transaction of Django's connection that is rolled back at the end (the in-process client's requests run on
-        # that connection, so they use it); 2. + the count capped at 10,001; 3. + the rows fragment without the
-        # enterprise choices.
-        stages: dict[int, dict] = {}
-        n = args.prototype_requests
-        with transaction.atomic():
-            django_rows(PROPOSED_INDEX, [])
-            django_rows("ANALYZE alerts_alert", [])
-            for _ in range(3):
-                api_get(), fragment_get()
-            limit = args.prototype_seconds
-            stages[1] = {"api": timed(api_get, n, limit), "fragment": timed(fragment_get, n, limit)}
-            plans["page as sent, with the index"] = explain(django_rows, page_sql, page_params)
-            sql_variants["page as sent, with the index"] = statistics.median(
-                timed(lambda: django_rows(page_sql, page_params), 15, 10)
-            )
-            with inbox_patched(2):
-                stages[2] = {"api": timed(api_get, n, limit), "fragment": timed(fragment_get, n, limit)}
-                stages[2]["breakdown"] = breakdown(captured_selects(api_get))
-            with inbox_patched(3):
-                stages[3] = {"api": stages[2]["api"], "fragment": timed(fragment_get, n, limit)}
-                stages[3]["breakdown"] = breakdown(captured_selects(fragment_get))
-            transaction.set_rollback(True)
-        conn.execute("ANALYZE alerts_alert")
+        # A count of more than 1,000 rows is cached for COUNT_SECONDS: the loop above paid for it once every
+        # COUNT_SECONDS. Here every request pays it (the key deleted first): the worst case, as after a filter change.
+        def api_uncached():
+            counts_forgotten()
+            return api_get()
+
+        uncached = timed(api_uncached, min(args.requests, 100), 30)
         return {
             "loaded": loaded,
             "visible": visible,
@@ -823,7 +782,8 @@ def phase_inbox(conn, args, user, tag: str) -> dict:
             "fragment_breakdown": fragment_breakdown,
             "plans": plans,
             "sql_variants": sql_variants,
-            "stages": stages,
+            "uncached": uncached,
+            "count_seconds": COUNT_SECONDS,
         }
     finally:
         page.logout()
@@ -861,27 +821,12 @@ def report_inbox(r: dict, args, user) -> tuple[str, ...]:
         for line in lines:
             print(f"      {line}")
     print("  the SQL alone (median, ms): " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in r["sql_variants"].items()))
-    print("  prototypes, through the same API and fragment (in-process; nothing in the application changed):")
-    print(f"{'':42s}{'API p50':>9s}{'p99':>8s}{'requests':>10s}{'fragment p50':>14s}{'p99':>8s}{'requests':>10s}")
-    labels = {
-        1: "1. index (created_at DESC, id DESC)",
-        2: "2. + count capped at 10,001",
-        3: "3. + fragment: no enterprise list",
-    }
-    for stage, label in labels.items():
-        s = r["stages"][stage]
-        api = (
-            f"{ms(percentile(s['api'], 50)):>9s}{ms(percentile(s['api'], 99)):>8s}{len(s['api']):>10d}"
-            if stage < 3
-            else f"{'(as 2.)':>27s}"
-        )
-        print(
-            f"  {label:40s}{api}{ms(percentile(s['fragment'], 50)):>14s}{ms(percentile(s['fragment'], 99)):>8s}"
-            f"{len(s['fragment']):>10d}"
-        )
-    for stage, title in ((2, "stage 2, API"), (3, "stage 3, fragment")):
-        parts = ", ".join(f"{name} {seconds * 1000:.1f}" for name, seconds in r["stages"][stage]["breakdown"])
-        print(f"  {title}: SELECTs each alone (median, ms): {parts}")
+    u = r["uncached"]
+    print(
+        f"  API with the count never cached (every request counts all {r['visible']:,}; in the loop above one "
+        f"request in {r['count_seconds']} s does): p50 {ms(percentile(u, 50))} / p99 {ms(percentile(u, 99))} ms "
+        f"over {len(u)} requests"
+    )
     api99, frag99 = percentile(t["api"], 99), percentile(t["fragment"], 99)
     return (
         "3. inbox first page, p50 / p99 (API; fragment)",
@@ -931,7 +876,7 @@ def main() -> None:
     parser.add_argument("--baseline-seconds", type=float, default=10, help="seconds of baseline writes")
     parser.add_argument("--pool", default="solo", choices=("solo", "prefork"), help="the worker's pool")
     parser.add_argument("--concurrency", type=int, default=1, help="worker processes (prefork)")
-    parser.add_argument("--worker-app", default="config", help="bench.alerts_worker: the proposed worker settings")
+    parser.add_argument("--worker-app", default="config", help="the Celery app the worker runs")
     parser.add_argument("--poll-interval", type=float, default=0.01)
     parser.add_argument("--drain-timeout", type=float, default=30, help="seconds to wait for the last alerts")
     parser.add_argument("--events", type=int, default=20_000, help="events evaluated in figure 2")
@@ -939,8 +884,6 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=100_000, help="alerts loaded in the city in figure 3")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--inbox-seconds", type=float, default=100, help="time limit of figure 3's request loop")
-    parser.add_argument("--prototype-requests", type=int, default=100, help="requests per prototype stage and side")
-    parser.add_argument("--prototype-seconds", type=float, default=15, help="time limit of each of them")
     parser.add_argument("--regulator", default="bench_regulator_371400", help="a city regulator account")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--cleanup", action="store_true", help="only remove what an interrupted run left")

@@ -1,9 +1,9 @@
 """The rule engine: drain the ledger's outbox, evaluate the rules, raise, route and dispatch alerts.
 
 One worker transaction claims a batch of outbox messages (SELECT … FOR UPDATE SKIP LOCKED), evaluates every rule
-on their events, inserts the alerts (unique dedup keys), routes and dispatches them, and marks the messages
-published. A worker killed mid-batch rolls all of it back, so the next drain redoes it: nothing lost, nothing
-twice. Two workers never claim the same message.
+on their events, inserts the alerts routed and dispatched (unique dedup keys), records their deliveries, and marks
+the messages published. A worker killed mid-batch rolls all of it back, so the next drain redoes it: nothing
+lost, nothing twice. Two workers never claim the same message.
 """
 
 from __future__ import annotations
@@ -100,9 +100,11 @@ class Source:
 
 
 def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
-    """Insert the alerts of these findings (once per dedup key), route and dispatch the new ones."""
+    """Insert the alerts of these findings (once per dedup key), routed and dispatched, and record the deliveries
+    and the dispatch step of the new ones."""
     if not findings:
         return []
+    router, now = Router(), timezone.now()
     alerts = []
     for source, finding in findings:
         registered = REGISTRY[finding.rule]
@@ -124,24 +126,30 @@ def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
                 dispatch_due_at=event_at + DISPATCH_SLA,
                 due_at=event_at + registered.closure_sla,
                 event_id=source.event_id,
+                regulator=router.regulator_for(finding.region_code),
+                status=Alert.Status.DISPATCHED,
+                dispatched_at=now,
             )
         )
     Alert.objects.bulk_create(alerts, ignore_conflicts=True)
-    created = list(Alert.objects.filter(dedup_key__in=[a.dedup_key for a in alerts], status=Alert.Status.NEW))
-    dispatch(created)
+    # The ones inserted here carry this call's dispatch time; a redelivered finding's alert was dispatched before.
+    created = list(
+        Alert.objects.filter(dedup_key__in=[a.dedup_key for a in alerts], dispatched_at=now).only(
+            "id", "region_code", "category", "severity", "status", "regulator_id", "dispatched_at"
+        )
+    )
+    dispatch_record(created, router, now)
     return created
 
 
-def dispatch(alerts: list[Alert]) -> None:
-    """Route new alerts to their regulator and subscribed departments; record each delivery and transition."""
+def dispatch_record(alerts: list[Alert], router: Router, now) -> None:
+    """For alerts just dispatched: a delivery to the regulator and to each subscribed department, the dispatch
+    step in their history, and the webhooks and e-mails to send after commit."""
     if not alerts:
         return
-    router, now = Router(), timezone.now()
-    deliveries, transitions, webhooks, by_regulator = [], [], [], {}
+    deliveries, transitions, webhooks = [], [], []
     for alert in alerts:
         regulator = router.regulator_for(alert.region_code)
-        alert.regulator, alert.status, alert.dispatched_at = regulator, Alert.Status.DISPATCHED, now
-        by_regulator.setdefault(regulator.pk if regulator else None, []).append(alert.pk)
         if regulator is not None:
             deliveries.append(
                 AlertDelivery(alert=alert, organization=regulator, reason=AlertDelivery.Reason.JURISDICTION)
@@ -162,10 +170,6 @@ def dispatch(alerts: list[Alert]) -> None:
                 to_status=Alert.Status.DISPATCHED,
                 note=regulator.name if regulator else "no regulator for this region",
             )
-        )
-    for regulator_id, ids in by_regulator.items():  # one UPDATE per regulator: a batch has few of them
-        Alert.objects.filter(pk__in=ids).update(
-            regulator_id=regulator_id, status=Alert.Status.DISPATCHED, dispatched_at=now
         )
     AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
     AlertTransition.objects.bulk_create(transitions)

@@ -13,6 +13,7 @@ import hashlib
 
 from django.core import paginator
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 EXACT_UP_TO = 1_000
@@ -31,9 +32,11 @@ class Page(paginator.Page):
 class Paginator(paginator.Paginator):
     @cached_property
     def count(self) -> int:
+        self.count_cached = False
+        if not isinstance(self.object_list, QuerySet):  # a list in memory: its length
+            return len(self.object_list)
         queryset = self.object_list.order_by()  # any order counts the same
         if queryset[: EXACT_UP_TO + 1].count() <= EXACT_UP_TO:
-            self.count_cached = False
             return queryset.count()
         self.count_cached = True
         sql, params = queryset.query.sql_with_params()

@@ -77,3 +77,10 @@ def test_the_paginator_on_reference_data(monkeypatch):
         page = paginator.page(page.next_page_number())
     assert codes == expected
     assert paginator.get_page(10_000).number == paginator.num_pages  # the pages' "last page" fallback
+
+
+def test_a_list_in_memory_pages_too():
+    paginator = pagination.Paginator(list(range(23)), 10)
+    assert paginator.count == 23 and not paginator.count_cached
+    assert list(paginator.page(3).object_list) == [20, 21, 22] and not paginator.page(3).has_next()
+    assert paginator.page(2).has_next() and paginator.get_page(9).number == 3

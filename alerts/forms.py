@@ -172,3 +172,9 @@ class BulkForm(CounterForm):
             self.add_error("note", _("Add a note for this step."))
         cleaned["ids"] = ids
         return cleaned
+
+
+class PhoneUnmaskForm(CounterForm):
+    """The reason for showing a complainant's phone in full; it goes into the audit log."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=500)

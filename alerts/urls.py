@@ -11,4 +11,6 @@ urlpatterns = [
     path("mine/", views.mine, name="alerts-mine"),
     path("<int:pk>/", views.detail, name="alert-detail"),
     path("<int:pk>/photos/<int:attachment_pk>/", views.attachment, name="alert-attachment"),
+    path("<int:pk>/complaint/phone/", views.complaint_phone, name="alert-complaint-phone"),
+    path("<int:pk>/complaint/photos/<int:photo_pk>/", views.complaint_photo, name="alert-complaint-photo"),
 ]

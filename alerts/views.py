@@ -9,12 +9,14 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince, timeuntil
@@ -23,20 +25,25 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts import selectors, services
+from alerts.complaints import complaint_of_alert
 from alerts.forms import (
     BULK_ACTIONS,
     PHOTO_TYPES,
     ActionForm,
     BulkForm,
     InboxFilterForm,
+    PhoneUnmaskForm,
     action_label,
 )
 from alerts.models import Alert, AlertAttachment, AlertDelivery, AlertTransition, Severity
 from alerts.rules import REGISTRY
+from core.audit import audit_record
+from core.client_ip import client_ip
 from core.errors import DomainError, NotFound
 from core.exports import csv_response, xlsx_response
 from core.models import Organization, Region, region_prefix
 from core.pagination import Paginator
+from core.personal_data import decrypt
 from core.submissions import form_token_new, form_token_of, submission_claim, submission_done
 from vehicles import selectors as vehicle_selectors
 
@@ -500,7 +507,7 @@ def detail(request, pk: int):
     return render(request, "alerts/detail.html", _detail_context(request, alert, form), status=status)
 
 
-def _detail_context(request, alert: Alert, form) -> dict:
+def _detail_context(request, alert: Alert, form, *, phone_form=None, complaint_phone_full: str = "") -> dict:
     user = request.user
     desk = _desk(user)
     vehicle = None
@@ -522,7 +529,14 @@ def _detail_context(request, alert: Alert, form) -> dict:
     ]
     actions = allowed_actions(user, alert)
     refusal = getattr(form, "refusal", None) if form is not None else None
+    complaint = complaint_of_alert(user, alert)
     return {
+        "complaint": complaint,
+        "complaint_photos": list(complaint.photos.all()) if complaint else [],
+        "complaint_phone": complaint_phone_full or (complaint.contact_phone_masked if complaint else ""),
+        "complaint_phone_full": bool(complaint_phone_full),
+        "may_unmask_phone": bool(complaint and complaint.contact_phone_enc and vehicle_selectors.may_unmask(user)),
+        "phone_form": phone_form or PhoneUnmaskForm(),
         "layout": "desktop" if desk else "phone",
         "desk": desk,
         "alert": alert,
@@ -566,6 +580,63 @@ def attachment(request, pk: int, attachment_pk: int):
     content_type = found.content_type if found.content_type in PHOTO_TYPES else "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="alert-{pk}-{found.pk}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_POST
+@login_required
+def complaint_phone(request, pk: int):
+    """The complainant's phone in full, to call them back: regulators and police only, with a reason that goes
+    into the audit log. The number is in this one response only."""
+    user = request.user
+    alert = selectors.alert_detail(user, pk)
+    complaint = complaint_of_alert(user, alert) if alert is not None else None
+    if complaint is None or not complaint.contact_phone_enc:
+        raise Http404
+    if not vehicle_selectors.may_unmask(user):
+        raise PermissionDenied
+    form = PhoneUnmaskForm(request.POST)
+    full = ""
+    if form.is_valid():
+        with transaction.atomic():
+            first = submission_claim(request)
+            if first:
+                messages.info(request, _("Already answered. To see the number again, give a reason."))
+                return redirect(first)
+            audit_record(
+                actor=user,
+                action="personal_data.unmask",
+                target=complaint,
+                reason=form.cleaned_data["reason"],
+                data={"via": "alert page", "alert": alert.pk, "field": "contact_phone"},
+                ip_address=client_ip(request),
+            )
+            submission_done(request, reverse("alert-detail", args=[pk]))
+        full = decrypt(complaint.contact_phone_enc)
+    context = _detail_context(request, alert, None, phone_form=form, complaint_phone_full=full)
+    if full:
+        context["token"] = form_token_new()  # this page's token is spent; the action form needs its own
+    response = render(request, "alerts/detail.html", context, status=200 if full else 400)
+    add_never_cache_headers(response)  # personal data: not kept by the browser or any proxy
+    return response
+
+
+@require_GET
+@login_required
+def complaint_photo(request, pk: int, photo_pk: int):
+    """A photo sent with the complaint behind an alert, to whoever may see the alert and the complaint."""
+    alert = selectors.alert_detail(request.user, pk)
+    complaint = complaint_of_alert(request.user, alert) if alert is not None else None
+    found = complaint.photos.filter(pk=photo_pk).first() if complaint else None
+    if found is None:
+        raise Http404
+    try:
+        handle = found.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404 from None
+    response = FileResponse(handle, content_type=found.content_type)
+    response["Content-Disposition"] = f'inline; filename="complaint-{complaint.ticket}-{found.pk}"'
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

@@ -34,12 +34,16 @@ from django.views.decorators.http import require_http_methods, require_safe
 from alerts.api.complaints import complaint_count, complaint_wait, too_many_message
 from alerts.complaints import (
     DESCRIPTION_MAX,
+    MAX_PHOTO_BYTES,
+    MAX_PHOTOS,
     complaint_by_ticket,
     complaint_file,
+    complaint_photos_add,
     complaint_status,
     ticket_normalise,
     ticket_valid,
 )
+from alerts.forms import PHOTO_TYPES
 from alerts.models import ComplaintCategory
 from catalog import compliance
 from catalog.models import VehicleModel
@@ -491,12 +495,14 @@ def qr_png_page(request, code: str):
 
 
 class ComplaintForm(forms.Form):
-    """Category, description and an optional phone; the service validates them (the same rules as the API)."""
+    """Category, description, an optional phone and optional photos; the services validate them (the same rules
+    as the API). `photos` is here for its errors: the files come from request.FILES."""
 
     form_token = forms.CharField(required=False, widget=forms.HiddenInput)
     category = forms.CharField(required=False)
     description = forms.CharField(required=False)
     contact_phone = forms.CharField(required=False)
+    photos = forms.Field(required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -521,6 +527,9 @@ def _complaint_context(request, form: ComplaintForm | None = None) -> dict:
         "complaint_token": form_token_of(request),
         "complaint_categories": ComplaintCategory.choices,
         "complaint_max": DESCRIPTION_MAX,
+        "complaint_max_photos": MAX_PHOTOS,
+        "complaint_photo_mb": MAX_PHOTO_BYTES // (1024 * 1024),
+        "complaint_photo_types": ",".join(sorted(PHOTO_TYPES)),
     }
 
 
@@ -549,6 +558,9 @@ def complaint_post(request, code: str):
                         description=data["description"],
                         contact_phone=data["contact_phone"],
                     )
+                    photos = request.FILES.getlist("photos")
+                    if photos:  # a refused photo refuses the complaint with it: the form comes back to fix
+                        complaint_photos_add(ticket=complaint.ticket, uploads=photos, field="photos")
                     url = reverse("public-complaint-filed", args=[complaint.ticket])
                     submission_done(request, url)
                 else:
@@ -561,6 +573,7 @@ def complaint_post(request, code: str):
         except DomainError as error:
             form.add_domain_error(error)
     context = {"record": record_display(record), **_complaint_context(request, form)}
+    context["complaint_photos_sent"] = bool(request.FILES.getlist("photos"))  # the form comes back without them
     response = _no_index(render(request, "public/record.html", context, status=status))
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)

@@ -8,6 +8,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from alerts import selectors, services
+from alerts.complaints import complaint_of_alert
 from alerts.models import Alert, RuleCode, Severity
 from alerts.rules import REGISTRY
 from core.api.idempotency import idempotent
@@ -108,6 +109,18 @@ class AlertDetailView(generics.GenericAPIView):
             }
             for d in alert.deliveries.all()
         ]
+        complaint = complaint_of_alert(request.user, alert)
+        if complaint is not None:  # what the consumer wrote; the phone masked (the page unmasks it, audited)
+            body["complaint"] = {
+                "ticket": complaint.ticket,
+                "category": complaint.category,
+                "subject": complaint.subject,
+                "code": complaint.code,
+                "description": complaint.description,
+                "contact_phone": complaint.contact_phone_masked if complaint.contact_phone_enc else None,
+                "photos": len(complaint.photos.all()),
+                "created_at": complaint.created_at,
+            }
         return Response(body)
 
 

@@ -184,13 +184,15 @@ def test_the_phone_is_encrypted_at_rest_masked_and_nowhere_in_the_ledger_the_ale
         json.dumps(alert.evidence, ensure_ascii=False),
         response.content.decode(),
         status.content.decode(),
-        api_client(chain.world.district_regulator).get(f"/api/v1/alerts/{alert.pk}/").content.decode(),
         Client().get(f"/v/{sold.code}").content.decode(),
         Client().get(f"/complaints/{complaint.ticket}").content.decode(),
     ]
     for text in stored:
         for secret in (PHONE, "139****0987", "1234-0987", TEXT):
             assert secret not in text
+    # The regulator reads what the consumer wrote, with the phone masked (shown in full only on the page, audited).
+    answer = api_client(chain.world.district_regulator).get(f"/api/v1/alerts/{alert.pk}/").content.decode()
+    assert TEXT in answer and "139****0987" in answer and PHONE not in answer and "1234-0987" not in answer
 
 
 def test_without_a_phone_nothing_is_stored_for_it(world):
@@ -666,3 +668,111 @@ def test_the_admin_lists_and_shows_complaints_and_photos_with_the_phone_masked(w
         assert response.status_code == 200, url
         assert PHONE not in response.content.decode()
     assert "139****0987" in admin_client.get(pages[1]).content.decode()
+
+
+# ── Photos from the page's form, and what the regulator reads ───────────────────────────────────────────────
+
+
+def test_the_page_form_takes_photos_with_the_complaint(chain, sold):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = Client()
+    data = {**_form(client, sold.code), "photos": [SimpleUploadedFile("a.png", PNG, "image/png")]}
+    response = client.post(f"/v/{sold.code}/complaint", data)
+    assert response.status_code == 302
+    complaint = Complaint.objects.get()
+    photo = complaint.photos.get()
+    assert photo.content_type == "image/png" and b"GPS" not in photo.file.read()
+
+
+def test_a_refused_photo_refuses_the_complaint_and_says_why(chain, sold):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = Client()
+    data = {**_form(client, sold.code), "photos": [SimpleUploadedFile("notes.txt", b"not a photo", "image/png")]}
+    response = client.post(f"/v/{sold.code}/complaint", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="error-photos"' in html and "刹车失灵" in html  # the text typed is kept
+    assert not Complaint.objects.exists() and not ComplaintPhoto.objects.exists()
+    assert not Alert.objects.exists() and not LifecycleEvent.objects.filter(type=EventType.COMPLAINT).exists()
+
+
+def _complaint_with_photo(sold) -> tuple[Complaint, Alert]:
+    complaint = _filed({"vehicle_code": sold.code, "contact_phone": PHONE})
+    response = api_client().post(f"{URL}{complaint.ticket}/photos/", {"photo": [_upload()]}, format="multipart")
+    assert response.status_code == 201, response.content
+    drain()
+    return complaint, _alert_of(complaint)
+
+
+def _upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("p.png", PNG, "image/png")
+
+
+def test_the_regulator_reads_the_complaint_on_the_alert_with_its_photos(chain, sold):
+    from django.test import Client as PageClient
+
+    complaint, alert = _complaint_with_photo(sold)
+    page = PageClient()
+    page.force_login(chain.world.district_regulator)
+    html = page.get(f"/alerts/{alert.pk}/").content.decode()
+    section = html.split('data-testid="complaint"')[1]
+    assert complaint.ticket in section and TEXT in section
+    assert "139****0987" in section and PHONE not in html
+    photo = complaint.photos.get()
+    url = f"/alerts/{alert.pk}/complaint/photos/{photo.pk}/"
+    assert url in section
+    got = page.get(url)
+    assert got.status_code == 200 and got["Content-Type"] == "image/png"
+
+    body = api_client(chain.world.district_regulator).get(f"/api/v1/alerts/{alert.pk}/").json()
+    assert body["complaint"]["description"] == TEXT and body["complaint"]["contact_phone"] == "139****0987"
+    assert body["complaint"]["photos"] == 1 and body["complaint"]["ticket"] == complaint.ticket
+
+    outsider = PageClient()
+    outsider.force_login(chain.world.other_district_regulator)
+    assert outsider.get(f"/alerts/{alert.pk}/").status_code == 404
+    assert outsider.get(url).status_code == 404
+    assert api_client(chain.world.other_district_regulator).get(f"/api/v1/alerts/{alert.pk}/").status_code == 404
+    anonymous = PageClient().get(url)
+    assert anonymous.status_code == 302  # to the login page
+
+
+def test_the_regulator_shows_the_phone_once_with_a_reason_in_the_audit_log(chain, sold):
+    from django.test import Client as PageClient
+
+    from core.models import AuditEntry
+
+    complaint, alert = _complaint_with_photo(sold)
+    page = PageClient()
+    page.force_login(chain.world.district_regulator)
+    html = page.get(f"/alerts/{alert.pk}/").content.decode()
+    token = re.search(r'data-testid="phone-unmask-form">.*?name="form_token" value="([^"]+)"', html, re.S)[1]
+    url = f"/alerts/{alert.pk}/complaint/phone/"
+
+    refused = page.post(url, {"form_token": token, "reason": ""})
+    assert refused.status_code == 400 and PHONE not in refused.content.decode()
+    assert not AuditEntry.objects.filter(action="personal_data.unmask").exists()
+
+    shown = page.post(url, {"form_token": token, "reason": "回访投诉人"})
+    assert shown.status_code == 200 and PHONE in shown.content.decode()
+    assert "no-cache" in shown["Cache-Control"] or "no-store" in shown["Cache-Control"]
+    entry = AuditEntry.objects.get(action="personal_data.unmask")
+    assert (entry.actor, entry.reason, entry.target_id) == (
+        chain.world.district_regulator,
+        "回访投诉人",
+        str(complaint.pk),
+    )
+    again = page.post(url, {"form_token": token, "reason": "回访投诉人"})  # the same form sent twice
+    assert again.status_code == 302 and AuditEntry.objects.filter(action="personal_data.unmask").count() == 1
+    actions = shown.content.decode().split('data-testid="actions"')[1]
+    assert re.search(r'name="form_token" value="([^"]+)"', actions)[1] != token  # the action form has its own
+
+    dealer = PageClient()
+    dealer.force_login(chain.world.dealer)
+    assert dealer.post(url, {"form_token": token, "reason": "x"}).status_code == 404
+    assert PageClient().post(url, {"reason": "x"}).status_code == 302  # to the login page
+    assert AuditEntry.objects.filter(action="personal_data.unmask").count() == 1

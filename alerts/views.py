@@ -35,7 +35,15 @@ from alerts.forms import (
     PhoneUnmaskForm,
     action_label,
 )
-from alerts.models import Alert, AlertAttachment, AlertDelivery, AlertTransition, Severity
+from alerts.models import (
+    Alert,
+    AlertAttachment,
+    AlertDelivery,
+    AlertTransition,
+    ComplaintCategory,
+    RuleCode,
+    Severity,
+)
 from alerts.rules import REGISTRY
 from core.audit import audit_record
 from core.client_ip import client_ip
@@ -181,6 +189,8 @@ def _evidence_value(key: str, value, alert: Alert):
         return [finding_text(item) for item in items]
     if key in {"shop", "dealer"} and alert.organization_id == value and alert.organization:
         return alert.organization.name
+    if key == "category" and alert.rule == RuleCode.COMPLAINT:
+        return str(ComplaintCategory(value).label) if value in ComplaintCategory.values else str(value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):

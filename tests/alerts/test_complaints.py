@@ -776,3 +776,15 @@ def test_the_regulator_shows_the_phone_once_with_a_reason_in_the_audit_log(chain
     assert dealer.post(url, {"form_token": token, "reason": "x"}).status_code == 404
     assert PageClient().post(url, {"reason": "x"}).status_code == 302  # to the login page
     assert AuditEntry.objects.filter(action="personal_data.unmask").count() == 1
+
+
+def test_the_alert_page_names_the_complaint_category_in_words(chain, sold):
+    from django.test import Client as PageClient
+
+    _complaint, alert = _complaint_with_photo(sold)
+    page = PageClient()
+    page.force_login(chain.world.district_regulator)
+    evidence = (
+        page.get(f"/alerts/{alert.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode().split('data-testid="evidence"')[1]
+    )
+    assert 'data-testid="evidence-category"' in evidence and "battery_fire_risk" not in evidence.split("</article>")[0]

@@ -46,21 +46,23 @@ class BuyerData:
 
 
 def owner_get_or_create(buyer: BuyerData) -> Owner:
-    """One owner per ID number; the latest name and phone given are kept."""
-    owner = Owner.objects.select_for_update().filter(id_number_hash=lookup_hash(buyer.id_number)).first()
-    if owner is None:
-        return Owner.objects.create(
-            name_enc=encrypt(buyer.name),
-            id_number_enc=encrypt(buyer.id_number),
-            phone_enc=encrypt(buyer.phone),
-            id_number_hash=lookup_hash(buyer.id_number),
-            phone_hash=lookup_hash(buyer.phone),
-            region=buyer.region,
-        )
-    if (owner.name, owner.phone, owner.region_id) != (buyer.name, buyer.phone, buyer.region.pk):
-        owner.name_enc, owner.phone_enc = encrypt(buyer.name), encrypt(buyer.phone)
-        owner.phone_hash, owner.region = lookup_hash(buyer.phone), buyer.region
-        owner.save(update_fields=["name_enc", "phone_enc", "phone_hash", "region", "updated_at"])
+    """One owner per ID number; the latest name and phone given are kept. One statement: an INSERT that updates
+    the owner already registered with this ID number (and locks the row, as the registration needs)."""
+    (owner,) = Owner.objects.bulk_create(
+        [
+            Owner(
+                name_enc=encrypt(buyer.name),
+                id_number_enc=encrypt(buyer.id_number),
+                phone_enc=encrypt(buyer.phone),
+                id_number_hash=lookup_hash(buyer.id_number),
+                phone_hash=lookup_hash(buyer.phone),
+                region=buyer.region,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["id_number_hash"],
+        update_fields=["name_enc", "phone_enc", "phone_hash", "region", "updated_at"],
+    )
     return owner
 
 

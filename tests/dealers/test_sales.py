@@ -233,10 +233,10 @@ def test_a_sale_writes_its_ledger_in_one_go(chain, django_assert_max_num_queries
     dealer = chain.world.dealer
     vehicle, battery = chain.in_stock(dealer)
     second = chain.battery(holder=dealer.organization, status=Battery.Status.IN_STOCK, model=battery.model)
-    # 19 in all here: the token this test issues, its lookup and last use, the test's savepoint pair, and the
-    # sale's 14 (idempotency claim and result, region, two locks, owner, registration, fitments, batteries,
+    # 18 in all here: the token this test issues, its lookup and last use, the test's savepoint pair, and the
+    # sale's 13 (idempotency claim and result, region, two locks, owner upsert, registration, fitments, batteries,
     # events, bike, outbox, sale)
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(18):
         response = _sell(dealer, vehicle, [battery, second], headers={"HTTP_IDEMPOTENCY_KEY": "one-go"})
     assert response.status_code == 201, response.json()
     events = list(vehicle.events.order_by("seq"))

@@ -454,6 +454,8 @@ def complaint_photos_add(*, ticket: str, uploads: Sequence, field: str = "photo"
         )
     if not uploads:
         raise _photo_error("photo_required", _("Attach a photo."), field)
+    if complaint.photos.count() + len(uploads) > MAX_PHOTOS:  # before reading any of them
+        raise _photo_error("too_many_photos", _("At most %(n)d photos per complaint.") % {"n": MAX_PHOTOS}, field)
     mb = MAX_PHOTO_BYTES // (1024 * 1024)
     cleaned = []
     for upload in uploads:
@@ -466,8 +468,6 @@ def complaint_photos_add(*, ticket: str, uploads: Sequence, field: str = "photo"
         if result is None:
             raise _photo_error("unsupported_photo_type", _("Send photos as JPEG, PNG or WebP images."), field)
         cleaned.append(result)
-    if complaint.photos.count() + len(cleaned) > MAX_PHOTOS:
-        raise _photo_error("too_many_photos", _("At most %(n)d photos per complaint.") % {"n": MAX_PHOTOS}, field)
     photos = []
     for content_type, data in cleaned:
         photo = ComplaintPhoto(complaint=complaint, content_type=content_type, size=len(data))

@@ -607,7 +607,7 @@ def complaint_phone(request, pk: int):
     if not vehicle_selectors.may_unmask(user):
         raise PermissionDenied
     form = PhoneUnmaskForm(request.POST)
-    full = ""
+    full, shown = "", False
     if form.is_valid():
         with transaction.atomic():
             first = submission_claim(request)
@@ -623,11 +623,11 @@ def complaint_phone(request, pk: int):
                 ip_address=client_ip(request),
             )
             submission_done(request, reverse("alert-detail", args=[pk]))
-        full = decrypt(complaint.contact_phone_enc)
+        full, shown = decrypt(complaint.contact_phone_enc), True
     context = _detail_context(request, alert, None, phone_form=form, complaint_phone_full=full)
-    if full:
+    if shown:
         context["token"] = form_token_new()  # this page's token is spent; the action form needs its own
-    response = render(request, "alerts/detail.html", context, status=200 if full else 400)
+    response = render(request, "alerts/detail.html", context, status=200 if shown else 400)
     add_never_cache_headers(response)  # personal data: not kept by the browser or any proxy
     return response
 

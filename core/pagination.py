@@ -10,6 +10,7 @@ alerts says "100,234 alerts" for a few seconds after the 100,235th arrives, and 
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from django.core import paginator
 from django.core.cache import cache
@@ -18,6 +19,8 @@ from django.utils.functional import cached_property
 
 EXACT_UP_TO = 1_000
 COUNT_SECONDS = 30
+LAG_PAGES = 10  # pages past a cached count that are still looked for (rows that arrived since it was counted)
+log = logging.getLogger(__name__)
 
 
 class Page(paginator.Page):
@@ -28,6 +31,11 @@ class Page(paginator.Page):
     def has_next(self) -> bool:
         return self._more
 
+    def next_page_number(self) -> int:
+        if not self._more:
+            raise paginator.EmptyPage(self.paginator.error_messages["no_results"])
+        return self.number + 1  # the extra row says so, whatever the count (a row may have arrived since)
+
 
 class Paginator(paginator.Paginator):
     @cached_property
@@ -36,23 +44,32 @@ class Paginator(paginator.Paginator):
         if not isinstance(self.object_list, QuerySet):  # a list in memory: its length
             return len(self.object_list)
         queryset = self.object_list.order_by()  # any order counts the same
-        if queryset[: EXACT_UP_TO + 1].count() <= EXACT_UP_TO:
-            return queryset.count()
+        upto = queryset[: EXACT_UP_TO + 1].count()
+        if upto <= EXACT_UP_TO:
+            return upto
         self.count_cached = True
         sql, params = queryset.query.sql_with_params()
         key = "count:" + hashlib.sha256(repr((queryset.db, sql, params)).encode()).hexdigest()
-        total = cache.get(key)
+        try:
+            total = cache.get(key)
+        except Exception:  # Redis down: count every time rather than fail the list
+            log.warning("count cache unavailable", exc_info=True)
+            return queryset.count()
         if total is None:
             total = queryset.count()
-            cache.set(key, total, COUNT_SECONDS)
+            try:
+                cache.set(key, total, COUNT_SECONDS)
+            except Exception:
+                log.warning("count cache unavailable", exc_info=True)
         return total
 
     def validate_number(self, number):
         try:
             return super().validate_number(number)
         except paginator.EmptyPage:
-            if getattr(self, "count_cached", False) and int(number) > 1:
-                return int(number)  # the count may lag behind the rows: the rows decide whether the page exists
+            number = int(number)
+            if getattr(self, "count_cached", False) and 1 < number <= self.num_pages + LAG_PAGES:
+                return number  # the count may lag behind the rows: the rows decide whether the page exists
             raise
 
     def page(self, number) -> Page:

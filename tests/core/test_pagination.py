@@ -84,3 +84,31 @@ def test_a_list_in_memory_pages_too():
     assert paginator.count == 23 and not paginator.count_cached
     assert list(paginator.page(3).object_list) == [20, 21, 22] and not paginator.page(3).has_next()
     assert paginator.page(2).has_next() and paginator.get_page(9).number == 3
+
+
+@pytest.mark.django_db
+def test_odd_page_numbers_are_404_not_errors(world, monkeypatch):
+    monkeypatch.setattr(pagination, "EXACT_UP_TO", 10)
+    _raise(0, 30)
+    client = api_client(world.city_regulator)
+    for page in ("99999999999999999999", "-1", "abc", "1.5", "50"):
+        assert client.get(f"/api/v1/alerts/?page_size=7&page={page}").status_code == 404, page
+    assert client.get("/api/v1/alerts/?page_size=7&page=last").json()["next"] is None
+
+
+def test_a_row_arriving_after_the_count_still_gets_its_next_link(monkeypatch):
+    """The count (exact, small) says one page; the page's extra row says there is more: `next` follows the rows."""
+    paginator = pagination.Paginator(list(range(10)), 10)
+    assert paginator.count == 10
+    paginator.object_list = list(range(11))  # a row arrived between the count and the page
+    page = paginator.page(1)
+    assert page.has_next() and page.next_page_number() == 2
+
+
+@pytest.mark.django_db
+def test_with_redis_down_a_long_list_is_counted_every_time(settings, monkeypatch):
+    monkeypatch.setattr(pagination, "EXACT_UP_TO", 50)
+    settings.CACHES = {"default": {"BACKEND": "core.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    queryset = Region.objects.filter(code__startswith="37").order_by("code")
+    paginator = pagination.Paginator(queryset, 40)
+    assert paginator.count == queryset.count() and paginator.page(2).has_next()

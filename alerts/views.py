@@ -45,8 +45,7 @@ from alerts.models import (
     Severity,
 )
 from alerts.rules import REGISTRY
-from core.audit import audit_record
-from core.client_ip import client_ip
+from core.audit import unmask_audited_once
 from core.errors import DomainError, NotFound
 from core.exports import csv_response, xlsx_response
 from core.models import Organization, Region, region_prefix
@@ -583,13 +582,18 @@ def attachment(request, pk: int, attachment_pk: int):
     found = AlertAttachment.objects.filter(pk=attachment_pk, transition__alert_id=pk).first()
     if found is None:
         raise Http404
+    return _photo_response(found, f"alert-{pk}-{found.pk}")
+
+
+def _photo_response(photo, filename: str) -> FileResponse:
+    """A stored photo, inline, cached by the browser only; a missing file is a 404."""
     try:
-        handle = found.file.open("rb")
+        handle = photo.file.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404 from None
-    content_type = found.content_type if found.content_type in PHOTO_TYPES else "application/octet-stream"
+    content_type = photo.content_type if photo.content_type in PHOTO_TYPES else "application/octet-stream"
     response = FileResponse(handle, content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="alert-{pk}-{found.pk}"'
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -609,20 +613,16 @@ def complaint_phone(request, pk: int):
     form = PhoneUnmaskForm(request.POST)
     full, shown = "", False
     if form.is_valid():
-        with transaction.atomic():
-            first = submission_claim(request)
-            if first:
-                messages.info(request, _("Already answered. To see the number again, give a reason."))
-                return redirect(first)
-            audit_record(
-                actor=user,
-                action="personal_data.unmask",
-                target=complaint,
-                reason=form.cleaned_data["reason"],
-                data={"via": "alert page", "alert": alert.pk, "field": "contact_phone"},
-                ip_address=client_ip(request),
-            )
-            submission_done(request, reverse("alert-detail", args=[pk]))
+        answered = unmask_audited_once(
+            request,
+            target=complaint,
+            reason=form.cleaned_data["reason"],
+            data={"via": "alert page", "alert": alert.pk, "field": "contact_phone"},
+            done_url=reverse("alert-detail", args=[pk]),
+        )
+        if answered:
+            messages.info(request, _("Already answered. To see the number again, give a reason."))
+            return redirect(answered)
         full, shown = decrypt(complaint.contact_phone_enc), True
     context = _detail_context(request, alert, None, phone_form=form, complaint_phone_full=full)
     if shown:
@@ -641,14 +641,7 @@ def complaint_photo(request, pk: int, photo_pk: int):
     found = complaint.photos.filter(pk=photo_pk).first() if complaint else None
     if found is None:
         raise Http404
-    try:
-        handle = found.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404 from None
-    response = FileResponse(handle, content_type=found.content_type)
-    response["Content-Disposition"] = f'inline; filename="complaint-{complaint.ticket}-{found.pk}"'
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return _photo_response(found, f"complaint-{complaint.ticket}-{found.pk}")
 
 
 # ---------------------------------------------------------------------------------------------------------------

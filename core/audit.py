@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
 
 from core.models import AuditEntry, User
 
@@ -31,3 +31,25 @@ def audit_record(
         data=data or {},
         ip_address=ip_address,
     )
+
+
+def unmask_audited_once(request, *, target: models.Model, reason: str, data: dict, done_url: str) -> str | None:
+    """A page's "show personal data" form, sent with a reason: the viewing goes into the audit log, once per form.
+    Returns where to send a form that was already answered (its data is not shown twice), else None."""
+    from core.client_ip import client_ip
+    from core.submissions import submission_claim, submission_done
+
+    with transaction.atomic():
+        first = submission_claim(request)
+        if first:
+            return first
+        audit_record(
+            actor=request.user,
+            action="personal_data.unmask",
+            target=target,
+            reason=reason,
+            data=data,
+            ip_address=client_ip(request),
+        )
+        submission_done(request, done_url)
+    return None

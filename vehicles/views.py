@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,14 +18,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalog.selectors import is_compatible_pair
-from core.audit import audit_record
+from core.audit import audit_record, unmask_audited_once
 from core.client_ip import client_ip
 from core.errors import InvalidInput, NotFound
 from core.exports import csv_response
 from core.models import OrganizationKind, Region
 from core.pagination import Paginator
 from core.personal_data import clean_id_number, clean_phone
-from core.submissions import form_token_of, submission_claim, submission_done
+from core.submissions import form_token_of
 from dealers.forms import CounterForm
 from vehicles import selectors
 from vehicles.ledger import chain_verify
@@ -203,20 +202,12 @@ def dossier(request, frame_no: str):
             raise PermissionDenied
         form = UnmaskForm(request.POST)
         if form.is_valid():
-            with transaction.atomic():
-                first = submission_claim(request)
-                if first:
-                    messages.info(request, _("Already answered. To see the data again, give a reason."))
-                    return redirect(first)
-                audit_record(
-                    actor=user,
-                    action="personal_data.unmask",
-                    target=vehicle,
-                    reason=form.cleaned_data["reason"],
-                    data={"via": "page"},
-                    ip_address=client_ip(request),
-                )
-                submission_done(request, request.path)
+            answered = unmask_audited_once(
+                request, target=vehicle, reason=form.cleaned_data["reason"], data={"via": "page"}, done_url=request.path
+            )
+            if answered:
+                messages.info(request, _("Already answered. To see the data again, give a reason."))
+                return redirect(answered)
             unmasked = True
 
     registration = (getattr(vehicle, "active_registrations", None) or [None])[0]

@@ -137,8 +137,8 @@ def test_every_catalog_write_handler_is_idempotent():
 
     handlers = [
         getattr(view, method)
-        for view in vars(views).values()
-        if isinstance(view, type)
+        for name, view in vars(views).items()
+        if isinstance(view, type) and not name.startswith("_")  # the routed views, not their shared bases
         for method in ("post", "patch", "put")
         if hasattr(view, method)
     ]

@@ -49,7 +49,7 @@ from core.audit import unmask_audited_once
 from core.errors import DomainError, NotFound
 from core.exports import csv_response, xlsx_response
 from core.models import Organization, Region, region_prefix
-from core.pagination import Paginator
+from core.pages import page_of, query_without
 from core.personal_data import decrypt
 from core.submissions import form_token_new, form_token_of, submission_claim, submission_done
 from vehicles import selectors as vehicle_selectors
@@ -211,13 +211,6 @@ def evidence_rows(alert: Alert) -> list[dict]:
     return rows
 
 
-def _query_without(request, *names) -> str:
-    query = request.GET.copy()
-    for name in ("page", "export", *names):
-        query.pop(name, None)
-    return query.urlencode()
-
-
 def _local(at) -> str:
     return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""
 
@@ -304,9 +297,9 @@ def _inbox_context(request, queryset, visible) -> dict:
         seen = int(request.GET.get("seen", ""))
     except ValueError:
         seen = visible.order_by("-id").values_list("id", flat=True).first() or 0
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, queryset, PAGE_SIZE)
     rows = _inbox_rows(list(page.object_list), seen=seen, now=timezone.now())
-    query = _query_without(request, "seen")
+    query = query_without(request, "seen")
     return {
         "page": page,
         "rows": rows,
@@ -707,7 +700,7 @@ def mine(request):
             return xlsx_response(f"{name}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
         return csv_response(f"{name}.csv", header, rows(_local))
 
-    page = Paginator(queryset, 20).get_page(request.GET.get("page"))
+    page = page_of(request, queryset, 20)
     now = timezone.now()
     rows = [
         {
@@ -722,5 +715,5 @@ def mine(request):
     return render(
         request,
         "alerts/mine.html",
-        {"tab": tab, "counts": counts, "page": page, "rows": rows, "query": _query_without(request)},
+        {"tab": tab, "counts": counts, "page": page, "rows": rows, "query": query_without(request)},
     )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from core.exports import csv_response
 from core.home import home_for
 from core.models import Organization, OrganizationKind
-from core.pagination import Paginator
+from core.pages import page_of
 from core.selectors import organizations_visible_to
 
 
@@ -44,7 +44,7 @@ def organizations(request):
                 for o in queryset.iterator()
             ),
         )
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    page = page_of(request, queryset)
     return render(
         request,
         "core/organizations.html",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,7 +15,7 @@ from catalog.selectors import is_compatible_pair
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
-from core.pagination import Paginator
+from core.pages import page_of, pages_for, query_without
 from core.submissions import form_token_of, submission_claim, submission_done
 from dealers import selectors, services
 from dealers.forms import (
@@ -34,28 +31,7 @@ from vehicles.registration import BuyerData
 PAGE_SIZE = 50
 
 
-def dealer_page(view):
-    """Logged in, and a dealer in good standing; anyone else is told nothing exists here (404)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        org = request.user.organization
-        if org is None or org.kind != OrganizationKind.DEALER or not org.is_active:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
-
-
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("export", None)
-    return query.urlencode()
-
-
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+dealer_page = pages_for(OrganizationKind.DEALER)  # a dealer in good standing; anyone else gets 404
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -95,8 +71,8 @@ def stock(request):
             "counts": counts,
             "models": models,
             "model": model,
-            "page": _page(request, queryset),
-            "query": _query_without_page(request),
+            "page": page_of(request, queryset, PAGE_SIZE),
+            "query": query_without(request),
         },
     )
 
@@ -345,7 +321,7 @@ def sales(request):
             f"sales-{stamp}.csv", header, rows(lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
         )
 
-    page = _page(request, queryset)
+    page = page_of(request, queryset, PAGE_SIZE)
     return render(
         request,
         "dealers/sales.html",
@@ -353,7 +329,7 @@ def sales(request):
             "filters": filters,
             "page": page,
             "rows": [_ledger_row(sale) for sale in page.object_list],
-            "query": _query_without_page(request),
+            "query": query_without(request),
             "filtered": any(request.GET.get(k) for k in ("date_from", "date_to")),
         },
     )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import re
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -18,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.exports import csv_response
 from core.models import OrganizationKind
-from core.pagination import Paginator
+from core.pages import page_of, pages_for, query_without
 from core.submissions import form_token_of, submission_claim, submission_done
 from recycling import selectors, services
 from recycling.forms import RecordFilterForm, RecyclingForm
@@ -30,24 +28,7 @@ HELD_SHOWN = 20
 _FRAME_SHAPE = re.compile(r"^\d{15}$")  # DOMAIN: a frame number is 15 digits
 
 
-def recycling_page(view):
-    """Logged in, and a recycler or repair shop in good standing; anyone else is told nothing exists here (404)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        org = request.user.organization
-        if org is None or org.kind not in services.RECORDER_KINDS or not org.is_active:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
-
-
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("export", None)
-    return query.urlencode()
+recycling_page = pages_for(*services.RECORDER_KINDS)  # a recycler or repair shop in good standing; else 404
 
 
 @require_http_methods(["GET", "POST"])
@@ -176,14 +157,14 @@ def records(request):
     queryset = _filtered(request, filters)
     if request.GET.get("export") == "csv":
         return _records_csv(queryset)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, queryset, PAGE_SIZE)
     return render(
         request,
         "recycling/records.html",
         {
             "filters": filters,
             "page": page,
-            "query": _query_without_page(request),
+            "query": query_without(request),
             "filtered": any(request.GET.get(k) for k in ("kind", "disposal", "q", "date_from", "date_to")),
         },
     )

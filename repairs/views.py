@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -17,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
-from core.pagination import Paginator
+from core.pages import page_of, pages_for, query_without
 from core.submissions import form_token_of, submission_claim, submission_done
 from repairs import selectors, services
 from repairs.forms import RepairFilterForm, RepairForm, flag_text
@@ -26,28 +24,7 @@ from repairs.models import HANDOVER_DAYS, MAX_PHOTOS, RepairFlag, RepairKind
 PAGE_SIZE = 50
 
 
-def shop_page(view):
-    """Logged in, and a repair shop in good standing; anyone else is told nothing exists here (404)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        org = request.user.organization
-        if org is None or org.kind != OrganizationKind.REPAIR_SHOP or not org.is_active:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
-
-
-def _query_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("export", None)
-    return query.urlencode()
-
-
-def _page(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+shop_page = pages_for(OrganizationKind.REPAIR_SHOP)  # a repair shop in good standing; anyone else gets 404
 
 
 def _own_repairs(request):
@@ -190,7 +167,7 @@ def repair_list(request):
             f"repairs-{stamp}.csv", header, rows(lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
         )
 
-    page = _page(request, queryset)
+    page = page_of(request, queryset, PAGE_SIZE)
     labels = dict(RepairFlag.choices)
     return render(
         request,
@@ -201,7 +178,7 @@ def repair_list(request):
             "rows": [
                 {"repair": r, "flags": [(code, labels.get(code, code)) for code in r.flags]} for r in page.object_list
             ],
-            "query": _query_without_page(request),
+            "query": query_without(request),
             "filtered": any(request.GET.get(k) for k in ("frame_no", "kind", "date_from", "date_to")),
         },
     )
@@ -245,14 +222,14 @@ def batteries(request):
 
         return csv_response(f"batteries-to-hand-over-{today.isoformat()}.csv", header, rows())
 
-    page = _page(request, queryset)
+    page = page_of(request, queryset, PAGE_SIZE)
     return render(
         request,
         "repairs/batteries.html",
         {
             "page": page,
             "rows": [row(b) for b in page.object_list],
-            "query": _query_without_page(request),
+            "query": query_without(request),
             "overdue_only": overdue_only,
             "handover_days": HANDOVER_DAYS,
         },

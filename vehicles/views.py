@@ -23,7 +23,7 @@ from core.client_ip import client_ip
 from core.errors import InvalidInput, NotFound
 from core.exports import csv_response
 from core.models import OrganizationKind, Region
-from core.pagination import Paginator
+from core.pages import page_of
 from core.personal_data import clean_id_number, clean_phone
 from core.submissions import form_token_of
 from dealers.forms import CounterForm
@@ -128,7 +128,7 @@ def search(request):
         else:
             if request.GET.get("export") == "csv":
                 return _search_csv(found)
-            page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = page_of(request, found, PAGE_SIZE)
             regions = _region_names(v.region_id for v in page.object_list)
             rows = [_result_row(v, regions) for v in page.object_list]
     return render(

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
+
+from django.db import transaction
 
 from core.api.idempotency import claim_key, principal_of
 from core.models import IdempotencyKey
@@ -52,3 +55,16 @@ def submission_done(request, url: str) -> None:
     """Record where the first submission led, for any resubmission of the same form."""
     principal, key = _key(request)
     IdempotencyKey.objects.filter(principal=principal, key=key).update(status_code=303, response_body={"redirect": url})
+
+
+def submit_once(request, write: Callable[[], str]) -> str:
+    """A page form's write, run once per form: in one transaction, the first submission runs `write` (which
+    returns the page to show next) and a resubmission gets the first one's page. Refusals from `write` roll the
+    claim back with it."""
+    with transaction.atomic():
+        first = submission_claim(request)
+        if first:
+            return first
+        url = write()
+        submission_done(request, url)
+        return url

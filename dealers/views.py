@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
-from core.submissions import form_token_of, submission_claim, submission_done
+from core.submissions import form_token_of, submit_once
 from dealers import selectors, services
 from dealers.forms import (
     LedgerFilterForm,
@@ -92,19 +91,17 @@ def receive(request):
         if form.is_valid():
             frame_nos, serials = form.cleaned_data["codes"]
             try:
-                with transaction.atomic():
-                    first = submission_claim(request)
-                    if first:
-                        return redirect(first)
+
+                def receive() -> str:
                     receipt = services.receipt_inspect(
                         user=user,
                         supplier_id=int(form.cleaned_data["supplier"]),
                         frame_nos=frame_nos,
                         battery_serials=serials,
                     )
-                    url = reverse("dealer-receipt", args=[receipt.pk])
-                    submission_done(request, url)
-                return redirect(url)
+                    return reverse("dealer-receipt", args=[receipt.pk])
+
+                return redirect(submit_once(request, receive))
             except DomainError as error:
                 form.add_domain_error(error, refs=frame_nos + serials)
     else:
@@ -170,10 +167,8 @@ def sale_new(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    first = submission_claim(request)
-                    if first:
-                        return redirect(first)
+
+                def sell() -> str:
                     sale = services.sale_register(
                         user=user,
                         frame_no=data["frame_no"],
@@ -181,9 +176,9 @@ def sale_new(request):
                         buyer=BuyerData.clean(form.buyer()),
                         sold_at=data["sold_at"] or timezone.now(),
                     )
-                    url = reverse("dealer-sale", args=[sale.pk])
-                    submission_done(request, url)
-                return redirect(url)
+                    return reverse("dealer-sale", args=[sale.pk])
+
+                return redirect(submit_once(request, sell))
             except DomainError as error:
                 form.add_domain_error(error, refs=[data["frame_no"], *data["battery_serials"]])
     else:

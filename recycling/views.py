@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -17,7 +16,7 @@ from core.errors import DomainError
 from core.exports import csv_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
-from core.submissions import form_token_of, submission_claim, submission_done
+from core.submissions import form_token_of, submit_once
 from recycling import selectors, services
 from recycling.forms import RecordFilterForm, RecyclingForm
 from recycling.models import RecyclingRecord
@@ -42,11 +41,9 @@ def record_new(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    first = submission_claim(request)
-                    if first:
-                        return redirect(first)
-                    record = services.recycling_record(
+
+                def record() -> str:
+                    taken = services.recycling_record(
                         user=user,
                         kind=data["kind"],
                         ref=data["ref"],
@@ -54,9 +51,9 @@ def record_new(request):
                         manifest_no=data["manifest_no"],
                         handed_to=data.get("handed_to") or None,
                     )
-                    url = reverse("recycling-record", args=[record.pk])
-                    submission_done(request, url)
-                return redirect(url)
+                    return reverse("recycling-record", args=[taken.pk])
+
+                return redirect(submit_once(request, record))
             except DomainError as error:
                 form.add_domain_error(error, refs=[data["ref"]])
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +15,7 @@ from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
-from core.submissions import form_token_of, submission_claim, submission_done
+from core.submissions import form_token_of, submit_once
 from repairs import selectors, services
 from repairs.forms import RepairFilterForm, RepairForm, flag_text
 from repairs.models import HANDOVER_DAYS, MAX_PHOTOS, RepairFlag, RepairKind
@@ -48,16 +47,14 @@ def repair_new(request):
         if form.is_valid() and not form.photo_errors:
             data = {k: v for k, v in form.cleaned_data.items() if k != "form_token"}
             try:
-                with transaction.atomic():
-                    first = submission_claim(request)
-                    if first:
-                        return redirect(first)
+
+                def record() -> str:
                     repair = services.repair_record(user=user, **data)
                     if uploads:
                         services.repair_photos_add(user=user, repair=repair, uploads=uploads, field="photos")
-                    url = reverse("repair-detail", args=[repair.pk])
-                    submission_done(request, url)
-                return redirect(url)
+                    return reverse("repair-detail", args=[repair.pk])
+
+                return redirect(submit_once(request, record))
             except DomainError as error:
                 form.add_domain_error(error)
     else:

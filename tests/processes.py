@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -59,3 +60,14 @@ def running(args: list[str], *, log: Path, **extra_env: str):
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
+
+
+def wait_until(predicate, timeout: float = 60.0) -> bool:
+    """Poll `predicate` every 0.2 s until it holds (True) or `timeout` seconds pass (False): another process's
+    work shows up in the database in its own time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False

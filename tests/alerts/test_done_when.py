@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from alerts.models import Alert, DepartmentSubscription
 from core.models import OrganizationKind
 from tests.conftest import _member, api_client
-from tests.processes import running
+from tests.processes import running, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +32,6 @@ class Receiver(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-def _wait(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_nonstandard_battery_from_repair_to_closed_loop(transactional_db, chain, tmp_path, settings):
@@ -95,11 +85,11 @@ def test_nonstandard_battery_from_repair_to_closed_loop(transactional_db, chain,
             )
             assert response.status_code == 201, response.json()
 
-            assert _wait(lambda: Alert.objects.filter(rule="MOD_BATTERY_NONSTANDARD").exists()), (
+            assert wait_until(lambda: Alert.objects.filter(rule="MOD_BATTERY_NONSTANDARD").exists()), (
                 tmp_path / "worker.log"
             ).read_text()
             alert = Alert.objects.get(rule="MOD_BATTERY_NONSTANDARD")
-            assert _wait(lambda: Receiver.received, 60), (tmp_path / "worker.log").read_text()
+            assert wait_until(lambda: Receiver.received, 60), (tmp_path / "worker.log").read_text()
     finally:
         server.shutdown()
 

@@ -19,7 +19,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from alerts.models import Alert
-from tests.processes import running
+from tests.processes import running, wait_until
 from vehicles.ledger import event_append
 from vehicles.models import EventType, OutboxMessage, Vehicle
 
@@ -62,15 +62,6 @@ def redis_server(port: int):
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _wait(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _speed_unlocks(vehicle: Vehicle, shop, count: int, first_repair: int = 1) -> None:
@@ -134,12 +125,12 @@ def test_a_worker_killed_mid_batch_loses_no_alert_and_makes_no_duplicate(registe
     _speed_unlocks(vehicle, shop, total)
     with redis_server(_free_port()) as redis_url:
         with _worker(tmp_path, redis_url, "first") as worker:
-            assert _wait(lambda: Alert.objects.exists(), 90), (tmp_path / "first.log").read_text()
+            assert wait_until(lambda: Alert.objects.exists(), 90), (tmp_path / "first.log").read_text()
             os.killpg(worker.pid, signal.SIGKILL)  # no warm shutdown: the batch in flight is cut off
             worker.wait()
         raised_before_restart = Alert.objects.count()
         with _worker(tmp_path, redis_url, "second"):
-            assert _wait(lambda: _pending() == 0, 120), (tmp_path / "second.log").read_text()
+            assert wait_until(lambda: _pending() == 0, 120), (tmp_path / "second.log").read_text()
     alerts = Alert.objects.filter(rule="MOD_SPEED_UNLOCK")
     assert alerts.count() == total
     assert alerts.values("dedup_key").distinct().count() == total
@@ -152,7 +143,7 @@ def test_alerts_still_appear_when_redis_was_down_while_repairs_were_written(regi
     port = _free_port()
     with redis_server(port) as redis_url:
         with _worker(tmp_path, redis_url, "worker"):
-            assert _wait(lambda: _pending() == 0, 60), (tmp_path / "worker.log").read_text()  # the sale's events
+            assert wait_until(lambda: _pending() == 0, 60), (tmp_path / "worker.log").read_text()  # the sale's events
         pass
     # Redis is down now. The writes go through; the outbox keeps the events.
     with override_settings(
@@ -162,5 +153,5 @@ def test_alerts_still_appear_when_redis_was_down_while_repairs_were_written(regi
     assert _pending() == 5 and not Alert.objects.exists()
     # Redis returns on the same address; the worker and beat drain the outbox.
     with redis_server(port), _worker(tmp_path, redis_url, "after"):
-        assert _wait(lambda: Alert.objects.count() == 5, 90), (tmp_path / "after.log").read_text()
+        assert wait_until(lambda: Alert.objects.count() == 5, 90), (tmp_path / "after.log").read_text()
     assert _pending() == 0

@@ -8,18 +8,9 @@ from django.utils import timezone
 
 from core.models import IdempotencyKey
 from core.tasks import prune_idempotency_keys
-from tests.processes import running
+from tests.processes import running, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_real_worker_runs_the_housekeeping_task(transactional_db, tmp_path):
@@ -30,7 +21,7 @@ def test_a_real_worker_runs_the_housekeeping_task(transactional_db, tmp_path):
     args = ["celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO", "-Q", "celery"]
     with running(args, log=tmp_path / "worker.log") as worker:
         prune_idempotency_keys.delay()
-        gone = _wait_for(lambda: not IdempotencyKey.objects.filter(pk=stale.pk).exists())
+        gone = wait_until(lambda: not IdempotencyKey.objects.filter(pk=stale.pk).exists())
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
     assert gone, (tmp_path / "worker.log").read_text()
     assert IdempotencyKey.objects.filter(pk=fresh.pk).exists()
@@ -40,7 +31,7 @@ def test_beat_starts_and_keeps_its_schedule(transactional_db, tmp_path):
     schedule = tmp_path / "beat-schedule"
     args = ["celery", "-A", "config", "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
     with running(args, log=tmp_path / "beat.log") as beat:
-        started = _wait_for(lambda: "beat: Starting" in (tmp_path / "beat.log").read_text(errors="replace"), 30)
+        started = wait_until(lambda: "beat: Starting" in (tmp_path / "beat.log").read_text(errors="replace"), 30)
         time.sleep(1)
         assert beat.poll() is None, (tmp_path / "beat.log").read_text()
     assert started, (tmp_path / "beat.log").read_text()
@@ -61,7 +52,7 @@ def test_a_worker_survives_its_database_connection_being_cut_between_tasks(trans
     args = ["celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "INFO", "-Q", "celery"]
     with running(args, log=tmp_path / "worker.log") as worker:
         prune_idempotency_keys.delay()
-        assert _wait_for(lambda: not IdempotencyKey.objects.filter(pk=first.pk).exists())
+        assert wait_until(lambda: not IdempotencyKey.objects.filter(pk=first.pk).exists())
         second = stale("third")  # the first run took "second" too
         with connection.cursor() as cursor:  # every other session on the test database is cut
             cursor.execute(
@@ -70,6 +61,6 @@ def test_a_worker_survives_its_database_connection_being_cut_between_tasks(trans
             )
             assert cursor.fetchone()[0] >= 1  # the worker's kept connection
         prune_idempotency_keys.delay()
-        gone = _wait_for(lambda: not IdempotencyKey.objects.filter(pk=second.pk).exists(), 30)
+        gone = wait_until(lambda: not IdempotencyKey.objects.filter(pk=second.pk).exists(), 30)
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()
     assert gone, (tmp_path / "worker.log").read_text()

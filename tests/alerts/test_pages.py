@@ -222,6 +222,9 @@ def test_the_list_fragment_refreshes_and_highlights_what_is_new(chain, alert, so
     # Filters carry over into the refresh.
     fragment = _html(client.get("/alerts/rows/", {"seen": seen, "rule": "MOD_BATTERY_NONSTANDARD"}))
     assert _ids(fragment) == [alert.pk] and "rule=MOD_BATTERY_NONSTANDARD" in fragment
+    # The enterprise filter too (the fragment builds the enterprise choices only to check one given).
+    fragment = _html(client.get("/alerts/rows/", {"seen": seen, "enterprise": str(other_shop.organization_id)}))
+    assert _ids(fragment) == [newer.pk]
     assert Client().get("/alerts/rows/").status_code == 286  # logged out: htmx stops polling
 
 

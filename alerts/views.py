@@ -629,7 +629,8 @@ def complaint_phone(request, pk: int):
 @login_required
 def complaint_photo(request, pk: int, photo_pk: int):
     """A photo sent with the complaint behind an alert, to whoever may see the alert and the complaint."""
-    alert = selectors.alerts_visible_to(request.user).filter(pk=pk).only("id", "rule", "evidence").first()
+    visible = selectors.alerts_visible_to(request.user).select_related(None)
+    alert = visible.filter(pk=pk).only("id", "rule", "evidence").first()
     complaint = complaint_of_alert(request.user, alert) if alert is not None else None
     found = complaint.photos.filter(pk=photo_pk).first() if complaint else None
     if found is None:

@@ -25,6 +25,7 @@ class RuleCode(models.TextChoices):
     SHOP_UNQUALIFIED = "SHOP_UNQUALIFIED", _("unqualified repair shop")
     STOCK_MISMATCH = "STOCK_MISMATCH", _("stock mismatch")
     COMPLAINT = "COMPLAINT", _("consumer complaint")
+    PROOF_FAILED = "PROOF_FAILED", _("repeated failed proof that a bike is at hand")
 
 
 class AlertRequest(models.Model):
@@ -72,6 +73,7 @@ class Category(models.TextChoices):
     STOCK = "stock", _("stock and sales records")
     SHOP = "shop", _("repair shop qualification")
     COMPLAINT = "complaint", _("consumer complaint")
+    ACCESS = "access", _("access to records")
 
 
 class Severity(models.TextChoices):

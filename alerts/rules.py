@@ -317,6 +317,14 @@ rule(
 rule(RuleCode.STOCK_MISMATCH, name=_("stock mismatch (进销存不符)"), category=Category.STOCK, severity=Severity.MEDIUM)(
     None
 )
+# An enterprise that keeps naming bikes it cannot show (no QR code, no plate): frame numbers are sequential, so a
+# shop or recycler guessing them would otherwise reach other people's records.
+rule(
+    RuleCode.PROOF_FAILED,
+    name=_("repeated failed proof that a bike is at hand (冒用车架号)"),
+    category=Category.ACCESS,
+    severity=Severity.MEDIUM,
+)(None)
 
 
 @dataclass

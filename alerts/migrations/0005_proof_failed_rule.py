@@ -4,25 +4,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0004_inbox_order'),
+        ("alerts", "0004_inbox_order"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alert',
-            name='category',
-            field=models.CharField(choices=[('battery', 'battery and charging'), ('speed', 'speed unlocking'), ('motor', 'motor power'), ('product', 'product certification'), ('stock', 'stock and sales records'), ('shop', 'repair shop qualification'), ('complaint', 'consumer complaint'), ('access', 'access to records')], max_length=16, verbose_name='category'),
+            model_name="alert",
+            name="category",
+            field=models.CharField(
+                choices=[
+                    ("battery", "battery and charging"),
+                    ("speed", "speed unlocking"),
+                    ("motor", "motor power"),
+                    ("product", "product certification"),
+                    ("stock", "stock and sales records"),
+                    ("shop", "repair shop qualification"),
+                    ("complaint", "consumer complaint"),
+                    ("access", "access to records"),
+                ],
+                max_length=16,
+                verbose_name="category",
+            ),
         ),
         migrations.AlterField(
-            model_name='alert',
-            name='rule',
-            field=models.CharField(choices=[('MOD_BATTERY_NONSTANDARD', 'non-standard battery fitted'), ('MOD_SPEED_UNLOCK', 'speed limiter removed'), ('MOD_MOTOR_POWER', 'over-power motor fitted'), ('PRODUCT_UNCERTIFIED', 'uncertified product'), ('BATTERY_DUPLICATE', 'battery claimed in two places'), ('BATTERY_RECYCLED_REAPPEARS', 'recycled battery reappears'), ('SHOP_UNQUALIFIED', 'unqualified repair shop'), ('STOCK_MISMATCH', 'stock mismatch'), ('COMPLAINT', 'consumer complaint'), ('PROOF_FAILED', 'repeated failed proof that a bike is at hand')], max_length=40, verbose_name='rule'),
+            model_name="alert",
+            name="rule",
+            field=models.CharField(
+                choices=[
+                    ("MOD_BATTERY_NONSTANDARD", "non-standard battery fitted"),
+                    ("MOD_SPEED_UNLOCK", "speed limiter removed"),
+                    ("MOD_MOTOR_POWER", "over-power motor fitted"),
+                    ("PRODUCT_UNCERTIFIED", "uncertified product"),
+                    ("BATTERY_DUPLICATE", "battery claimed in two places"),
+                    ("BATTERY_RECYCLED_REAPPEARS", "recycled battery reappears"),
+                    ("SHOP_UNQUALIFIED", "unqualified repair shop"),
+                    ("STOCK_MISMATCH", "stock mismatch"),
+                    ("COMPLAINT", "consumer complaint"),
+                    ("PROOF_FAILED", "repeated failed proof that a bike is at hand"),
+                ],
+                max_length=40,
+                verbose_name="rule",
+            ),
         ),
         migrations.AlterField(
-            model_name='alertrequest',
-            name='rule',
-            field=models.CharField(choices=[('MOD_BATTERY_NONSTANDARD', 'non-standard battery fitted'), ('MOD_SPEED_UNLOCK', 'speed limiter removed'), ('MOD_MOTOR_POWER', 'over-power motor fitted'), ('PRODUCT_UNCERTIFIED', 'uncertified product'), ('BATTERY_DUPLICATE', 'battery claimed in two places'), ('BATTERY_RECYCLED_REAPPEARS', 'recycled battery reappears'), ('SHOP_UNQUALIFIED', 'unqualified repair shop'), ('STOCK_MISMATCH', 'stock mismatch'), ('COMPLAINT', 'consumer complaint'), ('PROOF_FAILED', 'repeated failed proof that a bike is at hand')], max_length=40, verbose_name='rule'),
+            model_name="alertrequest",
+            name="rule",
+            field=models.CharField(
+                choices=[
+                    ("MOD_BATTERY_NONSTANDARD", "non-standard battery fitted"),
+                    ("MOD_SPEED_UNLOCK", "speed limiter removed"),
+                    ("MOD_MOTOR_POWER", "over-power motor fitted"),
+                    ("PRODUCT_UNCERTIFIED", "uncertified product"),
+                    ("BATTERY_DUPLICATE", "battery claimed in two places"),
+                    ("BATTERY_RECYCLED_REAPPEARS", "recycled battery reappears"),
+                    ("SHOP_UNQUALIFIED", "unqualified repair shop"),
+                    ("STOCK_MISMATCH", "stock mismatch"),
+                    ("COMPLAINT", "consumer complaint"),
+                    ("PROOF_FAILED", "repeated failed proof that a bike is at hand"),
+                ],
+                max_length=40,
+                verbose_name="rule",
+            ),
         ),
     ]

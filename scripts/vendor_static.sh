@@ -5,15 +5,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HTMX=htmx.org@2.0.11
 PICO=@picocss/pico@2.1.1
+# The camera reader of the phone pages (static/js/scanner.js). Its UMD build bundles @zxing/library and
+# ts-custom-error, whose licences are vendored beside it.
+ZXING=@zxing/browser@0.2.1
+ZXING_LIBRARY=@zxing/library@0.23.0
+TS_CUSTOM_ERROR=ts-custom-error@3.3.1
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && npm pack --silent "$HTMX" "$PICO" >/dev/null && for f in *.tgz; do mkdir "${f%.tgz}" && tar xzf "$f" -C "${f%.tgz}"; done)
+(cd "$work" && npm pack --silent "$HTMX" "$PICO" "$ZXING" "$ZXING_LIBRARY" "$TS_CUSTOM_ERROR" >/dev/null \
+  && for f in *.tgz; do mkdir "${f%.tgz}" && tar xzf "$f" -C "${f%.tgz}"; done)
 
-mkdir -p static/vendor/htmx static/vendor/pico
+mkdir -p static/vendor/htmx static/vendor/pico static/vendor/zxing
 cp "$work"/htmx.org-*/package/dist/htmx.min.js static/vendor/htmx/
 cp "$work"/htmx.org-*/package/LICENSE static/vendor/htmx/LICENSE
 cp "$work"/picocss-pico-*/package/css/pico.min.css static/vendor/pico/
 cp "$work"/picocss-pico-*/package/LICENSE.md static/vendor/pico/LICENSE.md
-printf '%s\n' "$HTMX" "$PICO" > static/vendor/VERSIONS
+cp "$work"/zxing-browser-*/package/umd/zxing-browser.min.js static/vendor/zxing/
+cp "$work"/zxing-browser-*/package/LICENSE static/vendor/zxing/LICENSE
+cp "$work"/zxing-library-*/package/LICENSE static/vendor/zxing/LICENSE.zxing-library
+cp "$work"/ts-custom-error-*/package/LICENSE static/vendor/zxing/LICENSE.ts-custom-error
+printf '%s\n' "$HTMX" "$PICO" "$ZXING" "$ZXING_LIBRARY" "$TS_CUSTOM_ERROR" > static/vendor/VERSIONS
 echo "vendored: $(tr '\n' ' ' < static/vendor/VERSIONS)"

@@ -6,6 +6,8 @@ the same transaction as the event that records it (vehicles/ledger.py).
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -341,3 +343,70 @@ class PublicScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.get_reason_display()})"
+
+
+def production_upload_path(upload: ProductionUpload, filename: str) -> str:
+    """A random name under production-uploads/<organization id>/; the name the maker gave is kept in `file_name`."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"production-uploads/{upload.organization_id}/{uuid.uuid4().hex}.{extension}"
+
+
+class ProductionUpload(models.Model):
+    """A maker's file of produced frame numbers or battery codes (出厂登记), registered in the background.
+
+    All or nothing: either every row is registered (with its ledger event) or none is, and the bad rows are listed.
+    """
+
+    class Kind(models.TextChoices):
+        VEHICLE = "vehicle", _("vehicles")
+        BATTERY = "battery", _("batteries")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("waiting")
+        READING = "reading", _("reading the file")
+        WRITING = "writing", _("checking and registering")
+        DONE = "done", _("registered")
+        REFUSED = "refused", _("refused, nothing registered")
+        FAILED = "failed", _("failed, nothing registered")
+
+    organization = models.ForeignKey(Organization, verbose_name=_("maker"), on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        "core.User", verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    model_code = models.CharField(_("model"), max_length=64)
+    file = models.FileField(_("file"), upload_to=production_upload_path, max_length=200)
+    file_name = models.CharField(_("file name"), max_length=200)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    # Known once the file is read (an estimate while reading, when the file tells its length).
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    created_count = models.PositiveIntegerField(_("registered"), default=0)
+    bad_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    # The first bad rows (vehicles/uploads.py BAD_ROWS_KEPT): [{"row", "cells", "reasons"}], reasons as codes.
+    bad_rows = models.JSONField(_("bad rows"), default=list, blank=True)
+    # Why a whole file was refused or failed: a code the page words, its details, and the service's own message.
+    problem = models.CharField(_("problem"), max_length=32, blank=True)
+    problem_detail = models.JSONField(default=dict, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Each step of the work sets it: a reading or writing upload not touched for a while lost its worker.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    scope = ScopeRule(organizations=("organization_id",))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("production upload")
+        verbose_name_plural = _("production uploads")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="production_upload_org")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.REFUSED, self.Status.FAILED}

@@ -1,10 +1,10 @@
 """Production (出厂登记): makers register the vehicles and batteries they produced, in bulk, all or nothing.
 
-A request carries up to 10,000 items of one model. Every item is checked in Python first and every bad row is
-reported by its index. Then, in one transaction, the rows, their `produced` ledger events and the outbox
-messages are written with COPY. Ids come from the tables' sequences up front, so each event can name its vehicle
-or battery and each outbox message its event. Rows are streamed from generators, so no COPY buffer or ORM
-object is built per row.
+A request carries up to 10,000 items of one model (a file uploaded from the maker's page up to 100,000). Every
+item is checked in Python first and every bad row is reported by its index. Then, in one transaction, the rows,
+their `produced` ledger events and the outbox messages are written with COPY. Ids come from the tables' sequences
+up front, so each event can name its vehicle or battery and each outbox message its event. Rows are streamed from
+generators, so no COPY buffer or ORM object is built per row.
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ Problems = dict[int, list[str]]
 
 
 @transaction.atomic
-def vehicles_produce(*, actor: User, model_code: str, items: Sequence) -> int:
-    """Register produced vehicles of one of the actor's models: all or nothing. Returns how many."""
+def vehicles_produce(*, actor: User, model_code: str, items: Sequence, max_items: int = MAX_ITEMS) -> int:
+    """Register produced vehicles of one of the actor's models: all or nothing. Returns how many.
+
+    `max_items`: an API request takes MAX_ITEMS; a file uploaded from the maker's page more (vehicles/uploads.py).
+    """
     maker = _maker_of(actor, OrganizationKind.MANUFACTURER, _("Only vehicle manufacturers register vehicles."))
     model = _own_model(VehicleModel, maker=maker, code=model_code)
-    _check_count(items)
+    _check_count(items, max_items)
     today = timezone.localdate(timezone=PRODUCTION_TZ)
     units: list[tuple[str, str, dt.date]] = []
     problems: Problems = {}
@@ -93,11 +96,11 @@ def vehicles_produce(*, actor: User, model_code: str, items: Sequence) -> int:
 
 
 @transaction.atomic
-def batteries_produce(*, actor: User, model_code: str, items: Sequence) -> int:
+def batteries_produce(*, actor: User, model_code: str, items: Sequence, max_items: int = MAX_ITEMS) -> int:
     """Register produced battery packs of one of the actor's models: all or nothing. Returns how many."""
     maker = _maker_of(actor, OrganizationKind.BATTERY_MAKER, _("Only battery makers register batteries."))
     model = _own_model(BatteryModel, maker=maker, code=model_code)
-    _check_count(items)
+    _check_count(items, max_items)
     today = timezone.localdate(timezone=PRODUCTION_TZ)
     units: list[tuple[str, dt.date]] = []
     problems: Problems = {}
@@ -153,12 +156,12 @@ def _own_model(model_class: type[VehicleModel] | type[BatteryModel], *, maker: O
     return model
 
 
-def _check_count(items: Sequence) -> None:
+def _check_count(items: Sequence, max_items: int) -> None:
     if not items:
         message = _("Send at least one item.")
         raise InvalidInput(message, code="no_items", fields={"items": [message]})
-    if len(items) > MAX_ITEMS:
-        message = _("At most %(max)d items per request; send the rest in another request.") % {"max": MAX_ITEMS}
+    if len(items) > max_items:
+        message = _("At most %(max)d items per request; send the rest in another request.") % {"max": max_items}
         raise InvalidInput(message, code="too_many_items", fields={"items": [message]})
 
 

@@ -93,10 +93,15 @@ def evaluate(events: list[LifecycleEvent]) -> list[tuple[LifecycleEvent, Finding
 
 @dataclass(frozen=True)
 class Source:
-    """When the finding's fact happened, and which ledger event (if any) recorded it."""
+    """When the finding's fact happened, when the platform learnt of it, and which ledger event recorded it.
+
+    A repair done last month and uploaded today happened last month (the alert says so), but nobody could act on
+    it before today: the deadlines run from `known_at`.
+    """
 
     at: dt.datetime
     event_id: int | None = None
+    known_at: dt.datetime | None = None
 
 
 def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
@@ -109,6 +114,7 @@ def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
     for source, finding in findings:
         registered = REGISTRY[finding.rule]
         event_at = source.at
+        known_at = min(max(source.known_at or event_at, event_at), now)
         alerts.append(
             Alert(
                 rule=finding.rule,
@@ -123,8 +129,8 @@ def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
                 evidence=finding.evidence,
                 dedup_key=finding.dedup_key[:200],
                 event_at=event_at,
-                dispatch_due_at=event_at + DISPATCH_SLA,
-                due_at=event_at + registered.closure_sla,
+                dispatch_due_at=known_at + DISPATCH_SLA,
+                due_at=now + registered.closure_sla,
                 event_id=source.event_id,
                 regulator=router.regulator_for(finding.region_code),
                 status=Alert.Status.DISPATCHED,
@@ -135,11 +141,37 @@ def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
     # The ones inserted here carry this call's dispatch time; a redelivered finding's alert was dispatched before.
     created = list(
         Alert.objects.filter(dedup_key__in=[a.dedup_key for a in alerts], dispatched_at=now).only(
-            "id", "region_code", "category", "severity", "status", "regulator_id", "dispatched_at"
+            "id",
+            "rule",
+            "region_code",
+            "category",
+            "severity",
+            "status",
+            "regulator_id",
+            "dispatched_at",
+            "vehicle_id",
+            "battery_id",
         )
     )
     dispatch_record(created, router, now)
+    public_verdicts_refresh(created)
     return created
+
+
+def public_verdicts_refresh(alerts: Iterable[Alert]) -> None:
+    """After commit, drop the cached QR pages of the bikes and batteries whose verdict these alerts change
+    (docs/decisions/009), so that a finding shows, and its resolution clears, at once."""
+    vehicle_ids, battery_ids = set(), set()
+    for alert in alerts:
+        speaks_on = REGISTRY[alert.rule].public_on
+        if alert.vehicle_id and "vehicle" in speaks_on:
+            vehicle_ids.add(alert.vehicle_id)
+        if alert.battery_id and "battery" in speaks_on:
+            battery_ids.add(alert.battery_id)
+    if vehicle_ids or battery_ids:
+        from vehicles.public import public_records_forget
+
+        transaction.on_commit(lambda: public_records_forget(vehicle_ids=vehicle_ids, battery_ids=battery_ids))
 
 
 def dispatch_record(alerts: list[Alert], router: Router, now) -> None:
@@ -202,7 +234,9 @@ def drain_outbox(limit: int = BATCH) -> int:
     if not messages:
         return 0
     events = list(LifecycleEvent.objects.filter(id__in=[m.event_id for m in messages]))
-    raise_findings([(Source(event.occurred_at, event.pk), finding) for event, finding in evaluate(events)])
+    raise_findings(
+        [(Source(event.occurred_at, event.pk, event.recorded_at), finding) for event, finding in evaluate(events)]
+    )
     OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(published_at=timezone.now())
     return len(messages)
 

@@ -48,6 +48,10 @@ class Rule:
     on: frozenset[str]  # the event types it reads; empty for rules fed by sweeps or alert requests only
     check: Callable | None = None
     departments: tuple[str, ...] = ()  # department kinds it concerns (copied by subscription category)
+    # What an unresolved alert of this rule does to the public verdict (docs/decisions/009): the reason code the QR
+    # page shows, on the pages of the subjects named ("vehicle", "battery"); None leaves the verdict alone.
+    public_reason: str | None = None
+    public_on: frozenset[str] = frozenset()
 
     @property
     def closure_sla(self) -> dt.timedelta:
@@ -57,11 +61,31 @@ class Rule:
 REGISTRY: dict[str, Rule] = {}
 
 
-def rule(code: str, *, name, category: str, severity: str, on: Iterable[str] = (), departments=()):
+def rule(
+    code: str,
+    *,
+    name,
+    category: str,
+    severity: str,
+    on: Iterable[str] = (),
+    departments=(),
+    public_reason: str | None = None,
+    public_on: Iterable[str] = ("vehicle",),
+):
     """Register a rule; used as a decorator on its check function (or with on=() for sweep-fed rules)."""
 
     def register(check: Callable | None) -> Callable | None:
-        REGISTRY[code] = Rule(code, name, category, severity, frozenset(on), check, tuple(departments))
+        REGISTRY[code] = Rule(
+            code,
+            name,
+            category,
+            severity,
+            frozenset(on),
+            check,
+            tuple(departments),
+            public_reason,
+            frozenset(public_on) if public_reason else frozenset(),
+        )
         return check
 
     return register
@@ -98,6 +122,7 @@ def _about_vehicle(event, ctx, *, rule_code: str, key: str, evidence: dict, batt
     severity=Severity.HIGH,
     on={EventType.BATTERY_FITTED},
     departments=("fire",),
+    public_reason="battery_nonstandard",
 )
 def battery_nonstandard(event, ctx):
     """A battery outside the model's certified pairs, or above its voltage or the largest certified capacity."""
@@ -147,6 +172,7 @@ def battery_nonstandard(event, ctx):
     severity=Severity.HIGH,
     on={EventType.REPAIRED},
     departments=("police",),
+    public_reason="speed_unlocked",
 )
 def speed_unlock(event, ctx):
     vehicle = ctx.vehicle(event.vehicle_id)
@@ -187,6 +213,7 @@ def speed_unlock(event, ctx):
     severity=Severity.HIGH,
     on={EventType.REPAIRED},
     departments=("police",),
+    public_reason="motor_over_power",
 )
 def motor_power(event, ctx):
     vehicle = ctx.vehicle(event.vehicle_id)
@@ -251,6 +278,8 @@ def shop_unqualified(event, ctx):
     severity=Severity.MEDIUM,
     on={EventType.REPAIRED},
     departments=("fire",),
+    public_reason="battery_duplicate",
+    public_on=("vehicle", "battery"),
 )
 def battery_duplicate(event, ctx):
     """A repair fits a battery that the ledger has in another bike at the same time."""
@@ -264,6 +293,8 @@ def battery_duplicate(event, ctx):
     severity=Severity.HIGH,
     on={EventType.REPAIRED},
     departments=("fire", "environment"),
+    public_reason="battery_recycled_reappears",
+    public_on=("vehicle", "battery"),
 )
 def battery_recycled_reappears(event, ctx):
     return _flagged_batteries(event, ctx, RuleCode.BATTERY_RECYCLED_REAPPEARS, "battery_recycled")

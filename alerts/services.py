@@ -138,6 +138,10 @@ def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", 
     )
     for upload in files:
         step.attachments.create(file=upload, content_type=getattr(upload, "content_type", ""))
+    if alert.status != before:
+        from alerts.engine import public_verdicts_refresh
+
+        public_verdicts_refresh([alert])
     return alert
 
 

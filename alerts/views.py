@@ -515,11 +515,7 @@ def _detail_context(request, alert: Alert, form, *, phone_form=None, complaint_p
     vehicle = None
     if alert.vehicle_id:
         vehicle = vehicle_selectors.vehicles_visible_to(user).filter(pk=alert.vehicle_id).first()
-    events = list(vehicle_selectors.vehicle_events(vehicle)) if vehicle else []
-    regions = _region_names(
-        [alert.region_code, alert.organization.region_id if alert.organization else ""]
-        + [e.region_code for e in events]
-    )
+    regions = _region_names([alert.region_code, alert.organization.region_id if alert.organization else ""])
     steps = [
         {
             "step": step,
@@ -549,7 +545,7 @@ def _detail_context(request, alert: Alert, form, *, phone_form=None, complaint_p
         "sla": sla_of(alert, timezone.now()),
         "evidence": evidence_rows(alert),
         "vehicle": vehicle,
-        "events": [{"event": e, "region": regions.get(e.region_code, e.region_code)} for e in events],
+        "events": vehicle_selectors.vehicle_timeline(vehicle) if vehicle else [],
         "deliveries": list(alert.deliveries.all()) if desk else [],
         "steps": steps,
         "requested_note": _requested_note(alert),

@@ -74,7 +74,9 @@ ORDER BY e.occurred_at DESC, e.id DESC LIMIT 200"""
 def cache_key(code: str) -> str:
     from django.core.cache import cache
 
-    return cache.make_key(f"public-record:v1:{code}")
+    from vehicles import public
+
+    return cache.make_key(f"{public.RECORD_CACHE_KEY}{code}")
 
 
 class RawCold:
@@ -132,7 +134,7 @@ def explain_cold(code: str) -> None:
 
     from vehicles import public
 
-    cache.delete(f"public-record:v1:{code}")
+    cache.delete(f"{public.RECORD_CACHE_KEY}{code}")
     captured = []
 
     def capture(execute, sql, params, many, context):
@@ -142,7 +144,7 @@ def explain_cold(code: str) -> None:
 
     with connection.execute_wrapper(capture):
         public.public_record(code)
-    cache.delete(f"public-record:v1:{code}")
+    cache.delete(f"{public.RECORD_CACHE_KEY}{code}")
     print("EXPLAIN (ANALYZE, BUFFERS) of the SELECTs of one cold lookup:")
     for sql, params in captured:
         table = re.search(r'FROM "(\w+)"', sql)
@@ -182,6 +184,8 @@ def main() -> None:
     from django.core.cache import cache
     from django.db import connection
 
+    from vehicles import public
+
     print(machine())
     conn = psycopg_connect(autocommit=True)
     server_version = conn.execute("SHOW server_version").fetchone()[0]
@@ -192,7 +196,7 @@ def main() -> None:
     warm = codes[: args.warm_codes]
     api_cold = codes[args.warm_codes : args.warm_codes + args.cold_codes]
     raw_cold = codes[args.warm_codes + args.cold_codes : -1]
-    cache.delete_many([f"public-record:v1:{c}" for c in codes])
+    cache.delete_many([f"{public.RECORD_CACHE_KEY}{c}" for c in codes])
     print(f"codes: {len(warm)} warm, {len(api_cold):,} + {len(raw_cold):,} cold (seed {seed})")
     explain_cold(codes[-1])
     print()
@@ -279,7 +283,7 @@ def main() -> None:
     print("warm baseline: redis-py GET + unpickle + JSON; cold baseline: psycopg, the same three queries + JSON")
     print("CPU: gunicorn workers, this database's PostgreSQL backends, this process (clients or baseline threads);")
     print("Redis itself is not counted.")
-    cache.delete_many([f"public-record:v1:{c}" for c in codes])
+    cache.delete_many([f"{public.RECORD_CACHE_KEY}{c}" for c in codes])
     conn.close()
     connection.close()
 

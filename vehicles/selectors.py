@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from core.errors import NotFound, PermissionRefused
-from core.models import OrganizationKind, User
+from core.models import OrganizationKind, Region, User
 from core.personal_data import lookup_hash
 from core.scoping import scoped
 from vehicles.codes import normalise_serial
@@ -68,8 +70,29 @@ def dossier_prefetch() -> list:
 
 
 def vehicle_events(vehicle: Vehicle) -> QuerySet[LifecycleEvent]:
-    """The vehicle's ledger, oldest first (its own chain, including battery events while fitted)."""
+    """The vehicle's ledger in the order it was recorded (its own chain, including battery events while fitted)."""
     return LifecycleEvent.objects.filter(vehicle=vehicle).select_related("organization", "battery").order_by("seq")
+
+
+# A step recorded this long after (or before) it happened shows its recording time beside it.
+RECORDED_APART = dt.timedelta(minutes=1)
+
+
+def vehicle_timeline(vehicle: Vehicle, regions: dict[str, str] | None = None) -> list[dict]:
+    """The vehicle's ledger as people read it: in the order things happened (a repair uploaded late sits where it
+    belongs), each step with its region's name and, where it was recorded later, when."""
+    events = sorted(vehicle_events(vehicle), key=lambda e: (e.occurred_at, e.seq))
+    if regions is None:
+        codes = {e.region_code for e in events}
+        regions = dict(Region.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    return [
+        {
+            "event": e,
+            "region": regions.get(e.region_code, e.region_code),
+            "recorded_at": e.recorded_at if abs(e.recorded_at - e.occurred_at) >= RECORDED_APART else None,
+        }
+        for e in events
+    ]
 
 
 def trace(user: User, *, battery_serial: str = "", id_number: str = "", phone: str = "", plate_no: str = ""):

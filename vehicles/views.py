@@ -211,11 +211,9 @@ def dossier(request, frame_no: str):
             unmasked = True
 
     registration = (getattr(vehicle, "active_registrations", None) or [None])[0]
-    events = list(selectors.vehicle_events(vehicle))
     outlet = vehicle.dealer or vehicle.holder
     regions = _region_names(
-        [e.region_code for e in events]
-        + [vehicle.region_id, registration.region_id if registration else "", outlet.region_id if outlet else ""]
+        [vehicle.region_id, registration.region_id if registration else "", outlet.region_id if outlet else ""]
     )
     today = timezone.localdate()
     model = vehicle.model
@@ -238,7 +236,7 @@ def dossier(request, frame_no: str):
             "vehicle_region": regions.get(vehicle.region_id, ""),
             "registration_region": regions.get(registration.region_id, "") if registration else "",
             "outlet_region": regions.get(outlet.region_id, "") if outlet else "",
-            "events": [{"event": e, "region": regions.get(e.region_code, "")} for e in events],
+            "events": selectors.vehicle_timeline(vehicle),
             "verdict": chain_verify(vehicle),
             "may_unmask": may_unmask and registration is not None,
             "form": form,

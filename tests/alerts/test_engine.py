@@ -178,3 +178,31 @@ def test_repairs_claiming_a_battery_fitted_elsewhere_or_recycled_raise_their_rul
     drain()
     found = sorted(Alert.objects.values_list("rule", "battery_serial"))
     assert found == sorted([("BATTERY_DUPLICATE", elsewhere.serial), ("BATTERY_RECYCLED_REAPPEARS", recycled.serial)])
+
+
+def test_a_backdated_repair_keeps_its_date_but_its_deadlines_run_from_when_the_platform_learnt_of_it(sold, shop):
+    import datetime as dt
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from alerts.rules import CLOSURE_SLA, DISPATCH_SLA
+    from vehicles.ledger import event_append
+    from vehicles.models import EventType, Vehicle
+
+    performed = timezone.now() - dt.timedelta(days=40)
+    with transaction.atomic():
+        event_append(
+            vehicle=Vehicle.objects.select_for_update().get(pk=sold.pk),
+            type=EventType.REPAIRED,
+            occurred_at=performed,  # a repair of last month, uploaded today
+            region_code=shop.organization.region_id,
+            organization_id=shop.organization_id,
+            payload={"repair": 9, "kind": "motor_replacement", "shop_qualified": True, "fitted_motor_power_w": 800},
+        )
+    before = timezone.now()
+    drain()
+    alert = Alert.objects.get(rule="MOD_MOTOR_POWER")
+    assert alert.event_at == performed  # what happened when: shown as it was
+    assert alert.due_at >= before + CLOSURE_SLA["high"] - dt.timedelta(seconds=5)  # not "overdue by a month"
+    assert alert.dispatch_due_at >= before + DISPATCH_SLA - dt.timedelta(seconds=5)

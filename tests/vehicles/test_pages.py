@@ -224,3 +224,33 @@ def test_others_who_see_the_dossier_may_not_unmask(chain, sold):
         assert response.status_code == 200 and 'data-testid="unmask-form"' not in response.content.decode()
         assert _unmask(_logged_in(user), vehicle, "好奇", token="x" * 24)[0].status_code == 403
     assert not AuditEntry.objects.filter(action="personal_data.unmask").exists()
+
+
+def test_the_dossier_lists_the_ledger_in_the_order_things_happened_with_late_recordings_marked(sold, world):
+    import datetime as dt
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from vehicles.ledger import event_append
+    from vehicles.models import EventType, Vehicle
+
+    vehicle, _battery = sold
+    shop_region = vehicle.region_id
+    uploaded_late = timezone.now() - dt.timedelta(days=40)
+    with transaction.atomic():  # recorded now, after the sale, but done 40 days ago
+        event_append(
+            vehicle=Vehicle.objects.select_for_update().get(pk=vehicle.pk),
+            type=EventType.REPAIRED,
+            occurred_at=uploaded_late,
+            region_code=shop_region,
+            organization_id=None,
+            payload={"repair": 1, "kind": "brake_tyre"},
+        )
+    html = _logged_in(world.district_regulator).get(f"/records/vehicles/{vehicle.frame_no}/").content.decode()
+    types = re.findall(r'data-testid="event" data-type="(\w+)"', html)
+    assert types.index("repaired") < types.index("sold")  # happened first, though recorded last
+    assert html.count('data-testid="recorded-at"') == 1  # only the late one says when it was recorded
+    row = html[html.index('data-type="repaired"') :]
+    assert timezone.localtime(uploaded_late).strftime("%Y-%m-%d") in row.split("</tr>")[0]
+    assert _logged_in(world.other_city_regulator).get(f"/records/vehicles/{vehicle.frame_no}/").status_code == 404

@@ -22,7 +22,7 @@ from core.models import OrganizationKind, Region
 from core.personal_data import encrypt, lookup_hash, mask_id_number, mask_name, mask_phone
 from tests.conftest import api_client
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory
-from vehicles import public
+from vehicles import public, qr
 from vehicles.codes import public_code_new
 from vehicles.ledger import event_append
 from vehicles.models import Battery, EventType, Fitment, Owner, PublicScan, Registration, Vehicle
@@ -594,7 +594,7 @@ def test_qr_png_decodes_to_the_modules_of_the_page_url(cat):
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert "public" in response["Cache-Control"] and "max-age=86400" in response["Cache-Control"]
     width, height, rows = _png_pixels(response.content)
-    matrix = public._qr(f"http://testserver/v/{vehicle.code}").get_matrix()
+    matrix = qr._qr(f"http://testserver/v/{vehicle.code}").get_matrix()
     assert width == height == len(matrix) * 10 >= 200
     # One pixel per module (its centre) gives back the QR code of the absolute URL of the page.
     assert [[1 - rows[y * 10 + 5][x * 10 + 5] for x in range(len(matrix))] for y in range(len(matrix))] == [
@@ -610,7 +610,7 @@ def test_qr_svg_is_an_svg_of_the_page_url(cat, settings):
     assert "public" in response["Cache-Control"] and "max-age=86400" in response["Cache-Control"]
     svg = response.content.decode()
     assert svg.startswith("<svg") and "<path" in svg and svg.rstrip().endswith("</svg>")
-    size = len(public._qr(f"http://ebike.example.gov.cn/v/{vehicle.code}").get_matrix())
+    size = len(qr._qr(f"http://ebike.example.gov.cn/v/{vehicle.code}").get_matrix())
     assert f'viewBox="0 0 {size} {size}"' in svg
 
 

@@ -51,6 +51,14 @@ def submission_claim(request) -> str | None:
     return body.get("redirect") or request.path
 
 
+def submission_result(request) -> str | None:
+    """Where an earlier submission of this form led, or None. A page whose checks read the state the write changes
+    (a sold bike is no longer in stock) sends a resubmission there before checking its input again."""
+    principal, key = _key(request)
+    body = IdempotencyKey.objects.filter(principal=principal, key=key).values_list("response_body", flat=True).first()
+    return (body or {}).get("redirect")
+
+
 def submission_done(request, url: str) -> None:
     """Record where the first submission led, for any resubmission of the same form."""
     principal, key = _key(request)

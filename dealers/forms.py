@@ -7,13 +7,17 @@ from collections.abc import Iterable
 
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import DomainError
 from core.models import Organization, OrganizationKind, Region
+from core.personal_data import clean_id_number, clean_phone
 from core.selectors import regions
 from core.submissions import form_token_valid
-from dealers import services
+from dealers import selectors, services
+from vehicles.labels import VEHICLE, labels_resolve
+from vehicles.registration import BuyerData
 
 STALE_FORM = _("This form was out of date. Check it and submit it again.")
 
@@ -53,11 +57,14 @@ def codes_split(text: str) -> list[str]:
     return [code.strip().upper() for code in _SEPARATORS.split(text or "") if code.strip()]
 
 
-def codes_sort(codes: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Frame numbers (15 digits) and battery codes, each in the order scanned."""
+def codes_sort(codes: list[str]) -> tuple[list[str], list[str]]:
+    """Frame numbers and battery codes, each in the order scanned: a QR label counts as the bike or battery it
+    names; otherwise 15 digits are a frame number and anything else a battery code."""
+    labels = labels_resolve(codes)
     frame_nos, serials = [], []
     for code in codes:
-        (frame_nos if _FRAME_SHAPE.match(code) else serials).append(code)
+        kind, ref = labels.get(code) or (VEHICLE if _FRAME_SHAPE.match(code) else "", code)
+        (frame_nos if kind == VEHICLE else serials).append(ref)
     return frame_nos, serials
 
 
@@ -166,9 +173,22 @@ class ReceiveForm(CounterForm):
         return frame_nos, serials
 
 
+def _cleaned_as_the_service(clean, value):
+    """A value cleaned by the service's own function; its refusal becomes this field's error, in its words."""
+    try:
+        return clean(value)
+    except DomainError as error:
+        details = [str(d) for details in (error.fields or {}).values() for d in details]
+        raise forms.ValidationError(details or [error.message]) from None
+
+
 class SaleForm(CounterForm):
-    frame_no = forms.CharField(label=_("Frame number"), max_length=32)
-    battery_serials = forms.CharField(label=_("Battery codes"), max_length=400, widget=forms.Textarea)
+    """Sale = registration. Every field is checked before the service runs, so that one submission shows every
+    mistake: the buyer with the service's own cleaning functions, the codes against the dealer's stock as the live
+    标配 check shows them. The service checks again under its locks and stays the authority."""
+
+    frame_no = forms.CharField(label=_("Frame number"), max_length=200)  # a scanned QR label may be its URL
+    battery_serials = forms.CharField(label=_("Battery codes"), max_length=1000, widget=forms.Textarea)
     buyer_name = forms.CharField(label=_("Buyer's name"), max_length=50)
     buyer_id_number = forms.CharField(label=_("ID number"), max_length=32)
     buyer_phone = forms.CharField(label=_("Mobile phone"), max_length=32)
@@ -197,8 +217,9 @@ class SaleForm(CounterForm):
         ("invalid", "sold_at"): _("The sale time is in the future."),
     }
 
-    def __init__(self, *args, counties: list[tuple[str, str]], **kwargs):
+    def __init__(self, *args, counties: list[tuple[str, str]], dealer: Organization, **kwargs):
         super().__init__(*args, **kwargs)
+        self.dealer = dealer
         self.fields["buyer_region"].choices = counties
         self.fields["buyer_region"].error_messages["invalid_choice"] = _("Choose a district from the list.")
 
@@ -212,6 +233,45 @@ class SaleForm(CounterForm):
         if len(serials) > 4:
             raise forms.ValidationError(_("At most 4 batteries with one bike."))
         return serials
+
+    def clean_buyer_id_number(self) -> str:
+        return _cleaned_as_the_service(clean_id_number, self.cleaned_data["buyer_id_number"])
+
+    def clean_buyer_phone(self) -> str:
+        return _cleaned_as_the_service(clean_phone, self.cleaned_data["buyer_phone"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if {"buyer_name", "buyer_id_number", "buyer_phone", "buyer_region"} <= cleaned.keys():
+            try:
+                cleaned["buyer"] = BuyerData.clean(self.buyer())
+            except DomainError as error:
+                self.add_domain_error(error)
+        if {"frame_no", "battery_serials"} <= cleaned.keys():
+            self._check_items(cleaned)
+        return cleaned
+
+    def _check_items(self, cleaned: dict) -> None:
+        """The bike and batteries as the live check sees them; a scanned label becomes the code it stands for."""
+        # A sale time in the future is the service's to refuse; the models are judged on the sale day up to today.
+        day = timezone.localdate(min(cleaned.get("sold_at") or timezone.now(), timezone.now()))
+        preview = selectors.sale_preview(
+            dealer_id=self.dealer.pk, frame_no=cleaned["frame_no"], battery_serials=cleaned["battery_serials"], day=day
+        )
+        cleaned["frame_no"], cleaned["battery_serials"] = preview["frame_no"], preview["battery_serials"]
+        if preview["vehicle"] is None:
+            self.add_error("frame_no", self.error_text[("not_in_stock", "frame_no")])
+        elif preview["vehicle_problem"]:
+            self.add_error("frame_no", reason_text(preview["vehicle_problem"]))
+        batteries = preview["batteries"]
+        for code, wrong in (
+            ("not_in_stock", [b for b in batteries if b["battery"] is None]),
+            ("battery_incompatible", [b for b in batteries if b["paired"] is False]),
+            ("uncertified", [b for b in batteries if b["problem"]]),
+        ):
+            if wrong:
+                refs = ", ".join(b["scanned"] for b in wrong)
+                self.add_error("battery_serials", str(self.error_text[(code, "battery_serials")]) % {"refs": refs})
 
     def buyer(self) -> dict:
         data = self.cleaned_data

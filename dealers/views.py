@@ -9,13 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.compliance import battery_model_problem, vehicle_model_problem
-from catalog.selectors import is_compatible_pair
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
-from core.submissions import form_token_of, submit_once
+from core.submissions import form_token_of, submission_result, submit_once
 from dealers import selectors, services
 from dealers.forms import (
     LedgerFilterForm,
@@ -25,7 +23,6 @@ from dealers.forms import (
     county_choices,
     reason_text,
 )
-from vehicles.registration import BuyerData
 
 PAGE_SIZE = 50
 
@@ -163,7 +160,9 @@ def sale_new(request):
     dealer = user.organization
     counties = county_choices(dealer)
     if request.method == "POST":
-        form = SaleForm(request.POST, counties=counties)
+        if done := submission_result(request):
+            return redirect(done)
+        form = SaleForm(request.POST, counties=counties, dealer=dealer)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -173,7 +172,7 @@ def sale_new(request):
                         user=user,
                         frame_no=data["frame_no"],
                         battery_serials=data["battery_serials"],
-                        buyer=BuyerData.clean(form.buyer()),
+                        buyer=data["buyer"],
                         sold_at=data["sold_at"] or timezone.now(),
                     )
                     return reverse("dealer-sale", args=[sale.pk])
@@ -189,6 +188,7 @@ def sale_new(request):
                 "frame_no": request.GET.get("frame_no", ""),
             },
             counties=counties,
+            dealer=dealer,
         )
     return render(request, "dealers/sale_form.html", {"form": form, "token": form_token_of(request)})
 
@@ -200,44 +200,22 @@ def sale_check(request):
 
     Only the dealer's own stock is looked up, so the answer never tells whether another enterprise holds a code.
     """
-    dealer_id = request.user.organization_id
-    frame_no = request.GET.get("frame_no", "").strip().upper()[:32]
+    frame_no = request.GET.get("frame_no", "")[:200]
     serials = codes_split(request.GET.get("battery_serials", ""))[:4]
-    today = timezone.localdate()
-    vehicle = selectors.stock_vehicles(dealer_id).filter(frame_no=frame_no).first() if frame_no else None
-    vehicle_problem = vehicle_model_problem(vehicle.model, today) if vehicle else None
-    in_stock = {b.serial: b for b in selectors.stock_batteries(dealer_id).filter(serial__in=serials)}
-    batteries = []
-    for serial in serials:
-        battery = in_stock.get(serial)
-        batteries.append(
-            {
-                "serial": serial,
-                "battery": battery,
-                "problem": battery_model_problem(battery.model, today) if battery else None,
-                "paired": (
-                    is_compatible_pair(vehicle_model=vehicle.model, battery_model=battery.model)
-                    if battery and vehicle
-                    else None
-                ),
-            }
-        )
-    ready = bool(
-        vehicle
-        and not vehicle_problem
-        and batteries
-        and all(b["battery"] and b["paired"] and not b["problem"] for b in batteries)
+    preview = selectors.sale_preview(
+        dealer_id=request.user.organization_id, frame_no=frame_no, battery_serials=serials, day=timezone.localdate()
     )
+    problem = preview["vehicle_problem"]
+    batteries = [{**b, "problem": reason_text(b["problem"]) if b["problem"] else ""} for b in preview["batteries"]]
     return render(
         request,
         "dealers/_sale_check.html",
         {
-            "frame_no": frame_no,
-            "vehicle": vehicle,
-            "vehicle_problem": reason_text(vehicle_problem) if vehicle_problem else "",
-            "batteries": [{**b, "problem": reason_text(b["problem"]) if b["problem"] else ""} for b in batteries],
-            "ready": ready,
-            "asked": bool(frame_no or serials),
+            **preview,
+            "frame_no": frame_no.strip().upper(),  # as scanned: a label is shown as the code it was
+            "vehicle_problem": reason_text(problem) if problem else "",
+            "batteries": batteries,
+            "asked": bool(frame_no.strip() or serials),
         },
     )
 

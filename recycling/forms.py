@@ -9,6 +9,7 @@ from core.models import Organization, OrganizationKind
 from dealers.forms import CounterForm, LedgerFilterForm
 from recycling import selectors, services
 from recycling.models import RecyclingRecord
+from vehicles.labels import frame_no_of, serials_of
 
 Kind = RecyclingRecord.Kind
 Disposal = RecyclingRecord.Disposal
@@ -68,7 +69,11 @@ class RecyclingForm(CounterForm):
         ]
 
     def clean_ref(self) -> str:
-        return self.cleaned_data["ref"].strip().upper()
+        ref = self.cleaned_data["ref"]
+        # A scanned QR label names its bike or battery.
+        if self.cleaned_data.get("kind") == Kind.VEHICLE:
+            return frame_no_of(ref)
+        return serials_of([ref.strip().upper()])[0]
 
     def clean_handed_to(self) -> str:
         value = self.cleaned_data.get("handed_to", "")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import DomainError
 from core.submissions import form_token_valid
 from repairs.models import MAX_BATTERIES, MAX_MEASURED_SPEED_KMH, MAX_MOTOR_POWER_W, MAX_NOTES, RepairFlag, RepairKind
+from vehicles.labels import frame_no_of, serials_of
 
 STALE_FORM = _("This form was out of date. Check it and submit it again.")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -107,13 +108,13 @@ class RepairForm(forms.Form):
         return cleaned
 
     def clean_frame_no(self) -> str:
-        return self.cleaned_data["frame_no"].strip().upper()
+        return frame_no_of(self.cleaned_data["frame_no"])  # a scanned QR label names its bike
 
     def _codes(self, name: str) -> list[str]:
         codes = codes_split(self.cleaned_data.get(name, ""))
         if len(codes) > MAX_BATTERIES:
             raise forms.ValidationError(_("At most %(n)d batteries.") % {"n": MAX_BATTERIES})
-        return codes
+        return serials_of(codes)  # a scanned QR label names its battery
 
     def clean_removed_battery_serials(self) -> list[str]:
         return self._codes("removed_battery_serials")

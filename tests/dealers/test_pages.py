@@ -186,6 +186,19 @@ def test_a_battery_code_is_told_from_a_frame_number_by_its_shape(chain):
     assert (item.kind, item.ref, item.verdict) == ("battery", battery.serial, "accepted")
 
 
+def test_a_scanned_qr_label_is_received_as_the_bike_or_battery_it_names(chain):
+    vehicle, other = chain.vehicle(), chain.vehicle()
+    client = _logged_in(chain.world.dealer)
+    token = _form(client, "/dealer/receive/")
+    codes = f"{vehicle.code}\nhttps://jg.example.cn/v/{other.code}\n"
+    client.post("/dealer/receive/", {"form_token": token, "supplier": chain.maker.organization_id, "codes": codes})
+    items = Receipt.objects.get().items.order_by("pk")
+    assert [(i.kind, i.ref, i.verdict) for i in items] == [
+        ("vehicle", vehicle.frame_no, "accepted"),
+        ("vehicle", other.frame_no, "accepted"),
+    ]
+
+
 def test_receive_errors_are_shown_next_to_the_fields_and_the_input_kept(chain):
     client = _logged_in(chain.world.dealer)
     token = _form(client, "/dealer/receive/")
@@ -281,6 +294,85 @@ def test_sale_errors_are_shown_next_to_the_field_and_the_input_kept(chain, overr
     assert not Sale.objects.exists()
 
 
+def test_a_sale_with_several_mistakes_shows_every_error_at_once_keeps_the_input_and_writes_nothing(chain):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    client = _logged_in(dealer)
+    token = _form(client, "/dealer/sales/new/")
+    body = _sale_body(
+        token, vehicle, [battery], frame_no="140222600009999", buyer_id_number=WRONG_CHECK_DIGIT, buyer_phone="12345"
+    )
+
+    response = client.post("/dealer/sales/new/", body)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "18" in _error(html, "buyer_id_number")  # "Not a valid 18-digit ID number", in words
+    assert "11" in _error(html, "buyer_phone")
+    assert "进货查验" in _error(html, "frame_no")  # not in your stock: receive it first
+    assert 'data-testid="error-battery_serials"' not in html and 'data-testid="error-buyer_name"' not in html
+    for typed in ("140222600009999", WRONG_CHECK_DIGIT, "12345", BUYER["name"], battery.serial):
+        assert typed in html
+    assert _token(html) == token
+    assert not Sale.objects.exists() and not Registration.objects.exists()
+    vehicle.refresh_from_db()
+    assert vehicle.status == Vehicle.Status.IN_STOCK
+
+
+def test_a_sale_names_every_battery_outside_the_stock_or_the_certified_pairs_with_the_buyer_error(chain):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    foreign = chain.battery(model=chain.other_battery_model, holder=dealer.organization, status="in_stock")
+    theirs = chain.battery(holder=chain.world.other_dealer.organization, status="in_stock")
+    client = _logged_in(dealer)
+    body = _sale_body(_form(client, "/dealer/sales/new/"), vehicle, [battery, foreign, theirs], buyer_phone="1")
+
+    html = client.post("/dealer/sales/new/", body).content.decode()
+
+    batteries = _error(html, "battery_serials")
+    assert foreign.serial in batteries and "标配" in batteries  # not a certified pair
+    assert theirs.serial in batteries and "进货查验" in batteries  # not in this dealer's stock
+    assert battery.serial not in batteries
+    assert _error(html, "buyer_phone")
+    assert "LD-4820" not in batteries  # the other dealer's battery model is not told
+    assert not Sale.objects.exists()
+
+
+def test_a_sale_takes_scanned_qr_labels_of_the_bike_and_battery_in_stock(chain):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    client = _logged_in(dealer)
+    token = _form(client, "/dealer/sales/new/")
+    # The camera reader fills in the code; a hardware scanner types the label's whole URL.
+    body = _sale_body(
+        token, vehicle, [], frame_no=vehicle.code, battery_serials=f"https://jg.example.cn/v/{battery.code}"
+    )
+
+    response = client.post("/dealer/sales/new/", body)
+
+    sale = Sale.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/dealer/sales/{sale.pk}/"
+    assert sale.vehicle == vehicle and sale.battery_serials == [battery.serial]
+
+
+def test_the_label_of_a_bike_in_another_dealers_stock_is_not_read_back_to_its_frame_number(chain):
+    dealer, other = chain.world.dealer, chain.world.other_dealer
+    theirs, their_battery = chain.in_stock(other)
+    chain.in_stock(dealer)
+    client = _logged_in(dealer)
+    body = _sale_body(
+        _form(client, "/dealer/sales/new/"), theirs, [], frame_no=theirs.code, battery_serials=their_battery.code
+    )
+
+    html = client.post("/dealer/sales/new/", body).content.decode()
+
+    assert "进货查验" in _error(html, "frame_no") and their_battery.code in _error(html, "battery_serials")
+    assert theirs.frame_no not in html and their_battery.serial not in html
+    check = _check(dealer, theirs.code, their_battery.code)
+    assert 'data-ready="false"' in check and theirs.frame_no not in check and their_battery.serial not in check
+    assert not Sale.objects.exists()
+
+
 def test_an_incompatible_battery_is_named_next_to_the_battery_field(chain):
     dealer = chain.world.dealer
     vehicle, _ = chain.in_stock(dealer)
@@ -302,7 +394,7 @@ def test_an_uncertified_bike_is_explained_in_words(chain):
         "/dealer/sales/new/", _sale_body(_form(client, "/dealer/sales/new/"), vehicle, [battery])
     ).content.decode()
     message = _error(html, "frame_no")
-    assert "GB17761-2018" in message and "old_standard_past_cutoff" not in message
+    assert "GB 17761-2018" in message and "old_standard_past_cutoff" not in message  # as the live check says it
 
 
 def test_a_sale_form_without_its_token_is_refused_and_shown_again(chain):
@@ -368,6 +460,12 @@ def test_the_check_flags_a_battery_outside_the_certified_pairs(chain):
     foreign = chain.battery(model=chain.other_battery_model, holder=dealer.organization, status="in_stock")
     html = _check(dealer, vehicle.frame_no, foreign.serial)
     assert 'data-ready="false"' in html and 'data-paired="false"' in html
+
+
+def test_the_check_reads_scanned_qr_labels_as_the_bike_and_battery_in_stock(chain):
+    vehicle, battery = chain.in_stock(chain.world.dealer)
+    html = _check(chain.world.dealer, f"https://jg.example.cn/v/{vehicle.code}", battery.code.lower())
+    assert 'data-ready="true"' in html and 'data-paired="true"' in html
 
 
 def test_the_check_does_not_tell_about_other_dealers_stock(chain):

@@ -3,8 +3,12 @@
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import trans_real
 
 from core.api.errors import envelope
+
+_NUL_MESSAGE = _("The address contains a NUL character, which is not allowed.")
 
 
 class RejectNulBytesMiddleware:
@@ -16,15 +20,17 @@ class RejectNulBytesMiddleware:
     def __call__(self, request):
         if "\x00" in request.path or any("\x00" in value for _, values in request.GET.lists() for value in values):
             if request.path.startswith("/api/"):
-                return JsonResponse(envelope("malformed_request", "NUL bytes are not allowed."), status=400)
-            return HttpResponseBadRequest("NUL bytes are not allowed.")
+                return JsonResponse(envelope("malformed_request", str(_NUL_MESSAGE)), status=400)
+            return HttpResponseBadRequest(str(_NUL_MESSAGE))
         return self.get_response(request)
 
 
 class LanguageMiddleware:
-    """Chinese unless the user chose otherwise: the language cookie decides, not the browser's Accept-Language.
+    """Chinese unless the user chose otherwise.
 
-    Bureau staff use whatever browser the office has; the platform speaks zh-hans until someone switches.
+    Pages: the language cookie decides, not the browser's Accept-Language. Bureau staff use whatever browser the
+    office has; the platform speaks zh-hans until someone switches. The API: the caller's Accept-Language decides
+    (an integrator's system asks for its language explicitly), zh-hans when it asks for none the platform speaks.
     """
 
     def __init__(self, get_response):
@@ -32,9 +38,29 @@ class LanguageMiddleware:
 
     def __call__(self, request):
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        if chosen in dict(settings.LANGUAGES):
+            language = chosen
+        elif request.path.startswith("/api/"):
+            language = _accepted_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+        else:
+            language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+def _accepted_language(header: str) -> str:
+    """The first language of an Accept-Language header that the platform speaks (zh, zh-CN → zh-hans)."""
+    for code, _quality in trans_real.parse_accept_lang_header(header[:255]):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(_ALIASES.get(code.lower(), code))
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+_ALIASES = {"zh": "zh-hans", "zh-cn": "zh-hans", "zh-sg": "zh-hans", "zh-hans-cn": "zh-hans"}

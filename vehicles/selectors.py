@@ -95,13 +95,27 @@ def vehicle_timeline(vehicle: Vehicle, regions: dict[str, str] | None = None) ->
     ]
 
 
-def trace(user: User, *, battery_serial: str = "", id_number: str = "", phone: str = "", plate_no: str = ""):
+TRACE_CLUES = ("frame_no", "battery_serial", "id_number", "phone", "plate_no")
+
+
+def trace(
+    user: User,
+    *,
+    frame_no: str = "",
+    battery_serial: str = "",
+    id_number: str = "",
+    phone: str = "",
+    plate_no: str = "",
+):
     """Vehicle–battery–owner–outlet (车—电—人—网点) from one clue, within what the user may see.
 
-    Each clue resolves through an index: battery serial (unique), owner ID number and phone (keyed hashes),
-    plate (registrations). Past links count too: a battery's former bikes, an owner's former bikes.
+    Each clue resolves through an index: frame number (unique), battery serial (unique), owner ID number and
+    phone (keyed hashes), plate (registrations). Past links count too: a battery's former bikes, an owner's
+    former bikes.
     """
     condition = Q()
+    if frame_no:
+        condition |= Q(frame_no=frame_no.strip().upper())
     if battery_serial:
         condition |= Q(
             pk__in=Fitment.objects.filter(battery__serial=normalise_serial(battery_serial)).values("vehicle_id")

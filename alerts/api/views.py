@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -86,7 +87,7 @@ class AlertDetailView(generics.GenericAPIView):
     def get(self, request, pk):
         alert = selectors.alert_detail(request.user, pk)
         if alert is None:
-            raise NotFound("Not found.")
+            raise NotFound(_("No such alert, or not one you may see."))
         body = AlertOut(alert).data
         body["history"] = [
             {

@@ -1,12 +1,13 @@
 """Who may call what, by organization kind and role."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from core.models import User
 
 
 class IsPlatformAdmin(BasePermission):
-    message = "Only the platform administrator may do this."
+    message = _("Only the platform administrator may do this.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
@@ -15,7 +16,7 @@ class IsPlatformAdmin(BasePermission):
 class IsOrganizationAdmin(BasePermission):
     """The platform administrator, or an administrator of an organization."""
 
-    message = "Only an administrator may do this."
+    message = _("Only an administrator may do this.")
 
     def has_permission(self, request, view):
         user = request.user
@@ -26,7 +27,7 @@ def organization_kind_in(*kinds: str) -> type[BasePermission]:
     """Permission class: the caller's organization is one of `kinds`."""
 
     class OrganizationKindIn(BasePermission):
-        message = "Your organization may not do this."
+        message = _("Your organization may not do this.")
 
         def has_permission(self, request, view):
             org = getattr(request.user, "organization", None)

@@ -175,9 +175,43 @@ def test_trace_needs_a_valid_clue(chain, sold):
 
 
 def test_trace_unmasked_for_police(chain, sold):
-    body = api_client(chain.world.police).get("/api/v1/trace/", {"phone": "13805341234", "unmask": "true"}).json()
+    query = {"phone": "13805341234", "unmask": "true", "reason": "盗窃案件侦查"}
+    body = api_client(chain.world.police).get("/api/v1/trace/", query).json()
     assert body["results"][0]["owner"]["phone"] == "13805341234"
-    assert AuditEntry.objects.filter(action="personal_data.unmask", actor=chain.world.police).count() == 1
+    entry = AuditEntry.objects.get(action="personal_data.unmask", actor=chain.world.police)
+    assert entry.reason == "盗窃案件侦查"
+
+
+@pytest.mark.parametrize("path", ["vehicle", "trace"])
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_unmasking_without_a_reason_is_refused_and_shows_nothing(chain, sold, path, reason):
+    vehicle, _ = sold
+    url = _url(vehicle) if path == "vehicle" else "/api/v1/trace/"
+    query = {"unmask": "true"} if path == "vehicle" else {"frame_no": vehicle.frame_no, "unmask": "true"}
+    if reason is not None:
+        query["reason"] = reason
+    response = api_client(chain.world.city_regulator).get(url, query)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "reason_required"
+    assert "reason" in response.json()["error"]["fields"]
+    assert "13805341234" not in response.content.decode()
+    assert not AuditEntry.objects.filter(action="personal_data.unmask").exists()
+    # the outsider is not even told a reason is needed: the bike is not found
+    outsider = api_client(chain.world.other_city_regulator).get(_url(vehicle), {"unmask": "true"})
+    assert outsider.status_code == 404
+
+
+def test_the_trace_takes_a_frame_number(chain, sold):
+    vehicle, battery = sold
+    body = api_client(chain.world.district_regulator).get("/api/v1/trace/", {"frame_no": vehicle.frame_no}).json()
+    assert [row["vehicle"]["frame_no"] for row in body["results"]] == [vehicle.frame_no]
+    assert body["results"][0]["batteries"] == [{"serial": battery.serial, "model": battery.model.code}]
+    assert body["results"][0]["owner"]["name"] == "张**"
+    lower = api_client(chain.world.district_regulator).get("/api/v1/trace/", {"frame_no": f" {vehicle.frame_no} "})
+    assert len(lower.json()["results"]) == 1
+    outsider = api_client(chain.world.other_city_regulator).get("/api/v1/trace/", {"frame_no": vehicle.frame_no})
+    assert outsider.json() == {"results": []}
+    assert api_client().get("/api/v1/trace/", {"frame_no": vehicle.frame_no}).status_code == 401
 
 
 NEW_OWNER = {
@@ -199,7 +233,8 @@ def test_police_transfer_ownership(chain, sold):
     assert vehicle.region_id == "371403"
     assert vehicle.events.order_by("-seq").first().type == "transferred"
     # The new district now sees the bike; its former owner's data is no longer on the dossier.
-    body = api_client(chain.world.other_district_regulator).get(_url(vehicle), {"unmask": "true"}).json()
+    query = {"unmask": "true", "reason": "过户核对"}
+    body = api_client(chain.world.other_district_regulator).get(_url(vehicle), query).json()
     assert body["owner"]["name"] == "李四"
 
 

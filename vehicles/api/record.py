@@ -19,16 +19,28 @@ from vehicles.ledger import chain_verify
 from vehicles.models import Vehicle
 from vehicles.registration import BuyerData, registration_cancel, registration_transfer
 
-UNMASK = OpenApiParameter("unmask", bool, description="regulators and police: show personal data in full (audited)")
-REASON = OpenApiParameter("reason", str, description="why personal data is unmasked; kept in the audit log")
+UNMASK = OpenApiParameter(
+    "unmask", bool, description="regulators and police: show personal data in full (audited; needs `reason`)"
+)
+REASON = OpenApiParameter(
+    "reason", str, description="why personal data is shown in full (PIPL: every access has a purpose); audited"
+)
+REASON_MAX = 500
 
 
 def _unmask_requested(request, vehicles: list[Vehicle], what: str) -> bool:
-    """Honour ?unmask=true for regulators and police, writing one audit entry per record shown in full."""
+    """Honour ?unmask=true&reason=… for regulators and police, writing one audit entry with the reason per record
+    shown in full. Without a reason it is refused (400 `reason_required`), as the pages ask for one."""
     if request.query_params.get("unmask", "").lower() not in {"true", "1", "yes"}:
         return False
     selectors.require_unmask(request.user)
-    reason = request.query_params.get("reason", "")[:500]
+    reason = " ".join(request.query_params.get("reason", "").split())
+    if not reason:
+        message = _("Say why personal data must be shown in full: the reason goes into the audit log.")
+        raise InvalidInput(message, code="reason_required", fields={"reason": [message]})
+    if len(reason) > REASON_MAX:
+        message = _("At most %(n)d characters.") % {"n": REASON_MAX}
+        raise InvalidInput(message, code="reason_too_long", fields={"reason": [message]})
     for vehicle in vehicles:
         audit_record(
             actor=request.user,
@@ -86,8 +98,94 @@ def vehicle_out(request, vehicle: Vehicle, *, unmasked: bool) -> dict:
     }
 
 
+class OwnerOut(serializers.Serializer):
+    name = serializers.CharField(help_text="masked (张*) unless unmasked")
+    id_number = serializers.CharField(help_text="masked (3714**********1234) unless unmasked")
+    phone = serializers.CharField(help_text="masked (138****5678) unless unmasked")
+
+
+class Named(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class _BatteryBrief(serializers.Serializer):
+    serial = serializers.CharField()
+    model = serializers.CharField(help_text="battery model code")
+
+
+class _VehicleModelBrief(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    standard = serializers.CharField()
+    maker = serializers.CharField()
+    ccc_cert_no = serializers.CharField(allow_blank=True)
+    ccc_valid_until = serializers.DateField(allow_null=True)
+
+
+class VehicleOut(serializers.Serializer):
+    """The dossier (一车一档)."""
+
+    frame_no = serializers.CharField()
+    code = serializers.CharField(help_text="the public code printed in the QR label")
+    status = serializers.ChoiceField(choices=Vehicle.Status.choices)
+    model = _VehicleModelBrief()
+    motor_no = serializers.CharField(allow_blank=True)
+    manufacturer = Named()
+    batteries = _BatteryBrief(many=True)
+    owner = OwnerOut(allow_null=True)
+    plate_no = serializers.CharField(allow_null=True, allow_blank=True)
+    outlet = Named(allow_null=True, help_text="the selling dealer, or the holder before the sale")
+    region_code = serializers.CharField()
+    registered_at = serializers.DateTimeField(allow_null=True)
+    public_url = serializers.URLField()
+    qr_url = serializers.URLField()
+
+
+class EventOut(serializers.Serializer):
+    seq = serializers.IntegerField()
+    type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    organization = Named(allow_null=True)
+    region_code = serializers.CharField()
+    battery = serializers.CharField(allow_null=True, help_text="serial of the battery concerned, if any")
+    payload = serializers.DictField()
+    hash = serializers.CharField()
+    prev_hash = serializers.CharField()
+
+
+class _TraceVehicle(serializers.Serializer):
+    frame_no = serializers.CharField()
+    code = serializers.CharField()
+    status = serializers.ChoiceField(choices=Vehicle.Status.choices)
+    model = serializers.CharField(help_text="vehicle model code")
+    registered_at = serializers.DateTimeField(allow_null=True)
+    region_code = serializers.CharField()
+
+
+class _TraceRow(serializers.Serializer):
+    vehicle = _TraceVehicle()
+    batteries = _BatteryBrief(many=True)
+    owner = OwnerOut(allow_null=True)
+    outlet = Named(allow_null=True)
+
+
+class TraceOut(serializers.Serializer):
+    results = _TraceRow(many=True, help_text="at most 50, newest registration first")
+
+
+class RegistrationOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    plate_no = serializers.CharField(allow_blank=True)
+    registered_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+    owner = OwnerOut()
+
+
 class VehicleDetailView(APIView):
-    @extend_schema(parameters=[UNMASK, REASON], responses={200: dict})
+    @extend_schema(parameters=[UNMASK, REASON], responses={200: VehicleOut})
     def get(self, request, frame_no):
         vehicle = selectors.vehicle_dossier(request.user, frame_no)
         unmasked = _unmask_requested(request, [vehicle], "vehicle")
@@ -95,7 +193,7 @@ class VehicleDetailView(APIView):
 
 
 class VehicleEventsView(APIView):
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: EventOut(many=True)}, description="The ledger, oldest first (in `seq` order).")
     def get(self, request, frame_no):
         vehicle = selectors.vehicle_visible(request.user, frame_no)
         return Response(
@@ -140,6 +238,7 @@ class TraceView(APIView):
 
     @extend_schema(
         parameters=[
+            OpenApiParameter("frame_no", str),
             OpenApiParameter("battery_serial", str),
             OpenApiParameter("id_number", str),
             OpenApiParameter("phone", str),
@@ -147,14 +246,17 @@ class TraceView(APIView):
             UNMASK,
             REASON,
         ],
-        responses={200: dict},
+        responses={200: TraceOut},
+        description="One clue or more (any of them matches). Searching by ID number or phone is audited.",
     )
     def get(self, request):
         params = request.query_params
-        clues = {key: params.get(key, "").strip()[:64] for key in ("battery_serial", "id_number", "phone", "plate_no")}
+        clues = {key: params.get(key, "").strip()[:64] for key in selectors.TRACE_CLUES}
         clues = {key: value for key, value in clues.items() if value}
         if not clues:
-            raise InvalidInput(_("Give a battery serial, ID number, phone or plate number."), code="no_clue")
+            raise InvalidInput(
+                _("Give a frame number, battery serial, ID number, phone or plate number."), code="no_clue"
+            )
         if "id_number" in clues:
             clues["id_number"] = clean_id_number(clues["id_number"])
         if "phone" in clues:
@@ -226,7 +328,7 @@ def _registration_out(registration) -> dict:
 class TransferView(APIView):
     """Ownership transfer (过户), by the police or the regulator of the bike's jurisdiction."""
 
-    @extend_schema(request=TransferIn, responses={201: dict})
+    @extend_schema(request=TransferIn, responses={201: RegistrationOut})
     @idempotent
     def post(self, request, frame_no):
         data = TransferIn(data=request.data)
@@ -246,7 +348,7 @@ class TransferView(APIView):
 class CancelRegistrationView(APIView):
     """Cancellation of registration (注销), by the police or the regulator of the bike's jurisdiction."""
 
-    @extend_schema(request=CancelIn, responses={200: dict})
+    @extend_schema(request=CancelIn, responses={200: RegistrationOut})
     @idempotent
     def post(self, request, frame_no):
         data = CancelIn(data=request.data)

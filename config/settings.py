@@ -267,6 +267,9 @@ else:
     EMAIL_USE_TLS, EMAIL_TIMEOUT = _SMTP["use_tls"], _SMTP["timeout"]
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
 SITE_URL = env_str("SITE_URL", "")  # absolute links in e-mails
+# Webhooks never call internal addresses (loopback, private, link-local…). A closed government network lists the
+# hosts of its departments' systems here: names (".example.gov" for a domain and its subdomains) and CIDRs.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 
 LOGGING = {
     "version": 1,

@@ -7,24 +7,24 @@ them; their administrators create, change and delete them. Another organization'
 
 from __future__ import annotations
 
-import secrets
-from urllib.parse import urlsplit
-
 import django_filters
-from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from alerts import subscriptions as service
 from alerts.models import Category, DepartmentSubscription, WebhookDelivery
-from alerts.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER
+from alerts.webhooks import ERRORS, MAX_ATTEMPTS, SIGNATURE_HEADER, error_shown
 from core.api.idempotency import idempotent
-from core.audit import audit_record
 from core.client_ip import client_ip
-from core.errors import NotFound
-from core.models import User
-from core.scoping import scoped
 
 SIGNATURE_DOC = f"""
 **Webhook.** With a `webhook_url`, every alert shared with the department is POSTed there as JSON
@@ -37,16 +37,25 @@ in constant time, and refuse timestamps more than a few minutes old (replays). T
 by the create call (and by `PATCH` with `"rotate_secret": true`); the platform never shows it again.
 
 Any 2xx answer counts as delivered. Anything else (or no answer within 5 s) is retried with backoff (30 s, 1 min,
-2 min … at most 1 h apart); after {MAX_ATTEMPTS} attempts the delivery is marked failed.
-`GET …/{{id}}/deliveries/` shows the log.
+2 min … at most 1 h apart); after {MAX_ATTEMPTS} attempts the delivery is marked failed. Redirects are not
+followed: a 3xx answer is a failed attempt. `GET …/{{id}}/deliveries/` shows the log, with a generic error per
+attempt (`last_error`), never the details of the failure.
+
+**Where a webhook may point.** The host must be reachable on the Internet: a URL whose host is, or resolves to, a
+loopback, private, link-local, shared (carrier NAT), multicast, reserved or unspecified address (IPv4 or IPv6,
+IPv4-mapped included) is refused with 400 and the code `webhook_url_not_allowed` (field `webhook_url`). A name
+that does not resolve yet is accepted. Every delivery resolves the host again, refuses the same addresses
+("address not allowed" in the log) and connects only to the address it checked. On a closed government network
+the platform's administrator allow-lists hosts and networks with the `WEBHOOK_ALLOWED_HOSTS` setting.
 """
 
-
-def _department_of(user: User):
-    org = getattr(user, "organization", None)
-    if org is None or not org.is_active or not org.is_department:
-        return None
-    return org
+_WRITE_ERRORS = {
+    400: OpenApiResponse(
+        description="`webhook_url_not_allowed`: the webhook's host is an internal address; `invalid`: a field "
+        "is wrong (the envelope's `fields` says which)"
+    ),
+    403: OpenApiResponse(description="`permission_denied`: not an administrator of a department"),
+}
 
 
 class IsDepartmentMember(BasePermission):
@@ -56,55 +65,39 @@ class IsDepartmentMember(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        if not user.is_authenticated or _department_of(user) is None:
+        if service.department_of(user) is None:
             return False
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
-        if user.role != User.Role.ADMIN:
+        if not service.may_change(user):
             self.message = "Only an administrator of the department may change its subscriptions."
             return False
         return True
 
 
-def subscriptions_visible_to(user: User):
-    """The caller's own organization's subscriptions (scoped: another organization's are not found)."""
-    return scoped(DepartmentSubscription.objects.select_related("organization"), user).filter(
-        organization=user.organization
-    )
-
-
-def validate_webhook_url(value: str) -> str:
-    if not value:
-        return ""
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise serializers.ValidationError(_("A webhook URL starts with http:// or https:// and names a host."))
-    if parts.username or parts.password:
-        raise serializers.ValidationError(_("Put no user name or password in the URL; the signature authenticates."))
-    return value
-
-
 class CategoriesField(serializers.ListField):
+    """The types only (and the enum for the schema); alerts.subscriptions holds the rules."""
+
     child = serializers.ChoiceField(choices=Category.choices)
 
-    def to_internal_value(self, data):
-        values = super().to_internal_value(data)
-        return sorted(set(values), key=list(Category.values).index)
+
+@extend_schema_field(OpenApiTypes.URI)
+class WebhookUrlField(serializers.CharField):
+    """A string here; alerts.subscriptions checks its shape, its length and where it points."""
+
+
+_URL_HELP = "http(s) URL of at most 200 characters, on the Internet (see above); empty: no webhook."
 
 
 class SubscriptionIn(serializers.Serializer):
-    categories = CategoriesField(allow_empty=False, max_length=len(Category.values) * 2)
-    webhook_url = serializers.URLField(
-        max_length=200, required=False, allow_blank=True, default="", validators=[validate_webhook_url]
-    )
+    categories = CategoriesField(max_length=len(Category.values) * 2, help_text="At least one.")
+    webhook_url = WebhookUrlField(required=False, allow_blank=True, default="", help_text=_URL_HELP)
     active = serializers.BooleanField(required=False, default=True)
 
 
 class SubscriptionUpdate(serializers.Serializer):
-    categories = CategoriesField(allow_empty=False, max_length=len(Category.values) * 2, required=False)
-    webhook_url = serializers.URLField(
-        max_length=200, required=False, allow_blank=True, validators=[validate_webhook_url]
-    )
+    categories = CategoriesField(max_length=len(Category.values) * 2, required=False, help_text="At least one.")
+    webhook_url = WebhookUrlField(required=False, allow_blank=True, help_text=_URL_HELP)
     active = serializers.BooleanField(required=False)
     rotate_secret = serializers.BooleanField(required=False, default=False, help_text="Issue a new signing secret.")
 
@@ -146,6 +139,11 @@ class SubscriptionChanged(SubscriptionOut):
 
 class WebhookDeliveryOut(serializers.ModelSerializer):
     alert = serializers.IntegerField(source="alert_id")
+    last_error = serializers.SerializerMethodField(
+        help_text="Why the last attempt failed, in generic words: "
+        + ", ".join(f'"{value}"' for value in ERRORS)
+        + ', or "HTTP <status>" (e.g. "HTTP 500"); empty once delivered.'
+    )
 
     class Meta:
         model = WebhookDelivery
@@ -161,6 +159,9 @@ class WebhookDeliveryOut(serializers.ModelSerializer):
             "created_at",
         ]
 
+    def get_last_error(self, delivery) -> str:
+        return error_shown(delivery.last_error)
+
 
 class WebhookDeliveryFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
@@ -169,14 +170,6 @@ class WebhookDeliveryFilter(django_filters.FilterSet):
     class Meta:
         model = WebhookDelivery
         fields = ["status", "alert"]
-
-
-def _new_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def _audit(request, action: str, subscription, data: dict | None = None) -> None:
-    audit_record(actor=request.user, action=action, target=subscription, data=data or {}, ip_address=client_ip(request))
 
 
 @extend_schema_view(
@@ -188,13 +181,13 @@ class SubscriptionListView(generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        return subscriptions_visible_to(self.request.user).order_by("pk")
+        return service.subscriptions_of(self.request.user).order_by("pk")
 
     @extend_schema(
         summary="Subscribe the department to categories of alerts (and a signed webhook)",
         description=SIGNATURE_DOC,
         request=SubscriptionIn,
-        responses={201: SubscriptionCreated},
+        responses={201: SubscriptionCreated, **_WRITE_ERRORS},
         examples=[
             OpenApiExample(
                 "Fire brigade",
@@ -207,10 +200,9 @@ class SubscriptionListView(generics.ListAPIView):
     def post(self, request):
         data = SubscriptionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription = DepartmentSubscription.objects.create(
-            organization=request.user.organization, secret=_new_secret(), **data.validated_data
+        subscription = service.subscription_create(
+            user=request.user, ip_address=client_ip(request), **data.validated_data
         )
-        _audit(request, "alerts.subscription_created", subscription, {"categories": subscription.categories})
         return Response(SubscriptionCreated(subscription).data, status=status.HTTP_201_CREATED)
 
 
@@ -218,38 +210,32 @@ class SubscriptionDetailView(generics.GenericAPIView):
     serializer_class = SubscriptionOut
     permission_classes = [IsDepartmentMember]
 
-    def _get(self, pk, *, lock=False):
-        queryset = subscriptions_visible_to(self.request.user)
-        if lock:
-            queryset = queryset.select_for_update(of=("self",))
-        subscription = queryset.filter(pk=pk).first()
-        if subscription is None:
-            raise NotFound(_("No such subscription, or not one of your organization's."))
-        return subscription
-
     @extend_schema(summary="One subscription", description=SIGNATURE_DOC)
     def get(self, request, pk):
-        return Response(SubscriptionOut(self._get(pk)).data)
+        return Response(SubscriptionOut(service.subscription_get(user=request.user, subscription_id=pk)).data)
 
     @extend_schema(
         summary="Change a subscription (categories, webhook, active), or rotate its secret",
         description=SIGNATURE_DOC,
         request=SubscriptionUpdate,
-        responses={200: SubscriptionChanged},
+        responses={200: SubscriptionChanged, **_WRITE_ERRORS, 404: OpenApiResponse(description="`not_found`")},
     )
     @idempotent
     def patch(self, request, pk):
-        subscription = self._get(pk, lock=True)
+        service.subscription_get(user=request.user, subscription_id=pk)  # another's is 404 before its input is read
         data = SubscriptionUpdate(data=request.data)
         data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        rotate = values.pop("rotate_secret", False)
-        for name, value in values.items():
-            setattr(subscription, name, value)
-        if rotate:
-            subscription.secret = _new_secret()
-        subscription.save()
-        _audit(request, "alerts.subscription_changed", subscription, {**values, "secret_rotated": rotate})
+        values = data.validated_data
+        rotate = values.get("rotate_secret", False)
+        subscription = service.subscription_change(
+            user=request.user,
+            subscription_id=pk,
+            categories=values.get("categories"),
+            webhook_url=values.get("webhook_url"),
+            active=values.get("active"),
+            rotate_secret=rotate,
+            ip_address=client_ip(request),
+        )
         if rotate:  # the new secret is shown this once, like on creation
             return Response(SubscriptionCreated(subscription).data)
         return Response(SubscriptionOut(subscription).data)
@@ -257,9 +243,7 @@ class SubscriptionDetailView(generics.GenericAPIView):
     @extend_schema(summary="Delete a subscription and its delivery log", responses={204: None})
     @idempotent
     def delete(self, request, pk):
-        subscription = self._get(pk, lock=True)
-        _audit(request, "alerts.subscription_deleted", subscription, {"categories": subscription.categories})
-        subscription.delete()
+        service.subscription_delete(user=request.user, subscription_id=pk, ip_address=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -273,10 +257,8 @@ class SubscriptionDeliveriesView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
             return WebhookDelivery.objects.none()
-        subscription = subscriptions_visible_to(self.request.user).filter(pk=self.kwargs["pk"]).first()
-        if subscription is None:
-            raise NotFound(_("No such subscription, or not one of your organization's."))
-        return subscription.deliveries.order_by("-created_at", "-id")
+        subscription = service.subscription_get(user=self.request.user, subscription_id=self.kwargs["pk"])
+        return service.deliveries_of(subscription)
 
     @extend_schema(summary="Webhook delivery log of a subscription", description=SIGNATURE_DOC)
     def get(self, request, *args, **kwargs):

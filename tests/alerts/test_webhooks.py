@@ -24,7 +24,7 @@ from tests.conftest import api_client
 class Endpoint:
     """A department's system: records each request and answers with the status codes it is told to."""
 
-    def __init__(self, statuses=(200,)):
+    def __init__(self, statuses=(200,), headers=None):
         self.requests: list[dict] = []
         self.statuses = list(statuses)
         endpoint = self
@@ -32,12 +32,18 @@ class Endpoint:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                endpoint.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                endpoint.requests.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 code = endpoint.statuses.pop(0) if len(endpoint.statuses) > 1 else endpoint.statuses[0]
                 self.send_response(code)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
+
+            do_GET = do_POST  # a client that follows a redirect may come back with a GET
 
             def log_message(self, *args):
                 pass
@@ -46,8 +52,12 @@ class Endpoint:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/ebike"
+        return f"http://127.0.0.1:{self.port}/hooks/ebike"
 
     def __enter__(self):
         self.thread.start()
@@ -57,6 +67,13 @@ class Endpoint:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+
+@pytest.fixture(autouse=True)
+def _local_receivers_allowed(settings):
+    """The receivers of these tests listen on 127.0.0.1, an address the platform otherwise refuses to call: allowed
+    here as an administrator allows the hosts of a closed government network."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 @pytest.fixture

@@ -60,7 +60,11 @@ TASKS: dict[str, list[Task]] = {
             ),
             "alerts-inbox",
         ),
-        Task(_("Data feed"), _("Webhooks signed with HMAC-SHA256 deliver every shared alert to your system.")),
+        Task(
+            _("Data feed"),
+            _("Webhooks signed with HMAC-SHA256 deliver every shared alert to your system."),
+            "alerts-subscriptions",
+        ),
     ],
     "dealer": [
         Task(

@@ -182,7 +182,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_METADATA_CLASS": "core.api.metadata.Metadata",
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
+    # 0, not None: DRF would otherwise key any throttle on the X-Forwarded-For a client sends (core.throttling).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_RENDERER_CLASSES": ["core.api.rendering.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

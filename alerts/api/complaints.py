@@ -1,6 +1,6 @@
 """Consumer complaints, no login (API.md "Public"): file one, check its status by ticket, add photos after filing.
 
-Rate limits, per client address (core.client_ip), counted in the cache (Redis):
+Rate limits, per client address (core.throttling, core.client_ip), counted in the cache (Redis):
 - `public`: every request to these endpoints (30/min, REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]);
 - `complaints` (5 per 10 minutes) and `complaints_daily` (20 per day): complaints filed. Only filed complaints
   count, so a form sent back with a typo does not use up the allowance; a replay of the same Idempotency-Key
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -22,49 +21,17 @@ from rest_framework.exceptions import Throttled
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from alerts import complaints
 from alerts.models import ComplaintCategory
 from core.api.idempotency import idempotent
-from core.client_ip import client_ip
 from core.errors import InvalidInput, NotFound
+from core.throttling import ClientRateThrottle
 
 log = logging.getLogger(__name__)
 
 # ── Rate limits ──────────────────────────────────────────────────────────────────────────────────────────────
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class ClientRateThrottle(SimpleRateThrottle):
-    """A rate per client address, read from DEFAULT_THROTTLE_RATES[scope] or this class's default.
-
-    Rates may name a multiple of the unit: "5/10m" is five per ten minutes. A cache that cannot be reached
-    lets the request through: refusing consumers because Redis is down would be worse than a burst.
-    """
-
-    default_rate = "30/min"
-
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or self.default_rate
-
-    def parse_rate(self, rate):
-        num, period = rate.split("/")
-        match = re.fullmatch(r"(\d*)\s*([smhd])\w*", period.strip())
-        return int(num), int(match[1] or 1) * _UNITS[match[2]]
-
-    def get_cache_key(self, request, view):
-        return f"throttle:{self.scope}:{client_ip(request) or 'unknown'}"
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:  # the cache is down
-            log.warning("rate limit not applied: cache unavailable", exc_info=True)
-            return True
 
 
 class PublicRateThrottle(ClientRateThrottle):

@@ -1,4 +1,5 @@
-"""`Idempotency-Key`: the same key and body replay the first response; another body gets 409.
+"""`Idempotency-Key`: the same key and body replay the first response; another body gets 409 (for a logged-in
+caller; for an anonymous one it is simply another request, see `principal_of`).
 
 One mechanism for every write endpoint: decorate the handler with `@idempotent`. The key row is inserted in the
 same transaction as the write, so a crash or an error leaves neither behind, and a concurrent retry waits on
@@ -24,11 +25,18 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 
 
-def principal_of(request) -> str:
+def principal_of(request, fingerprint: str | None = None) -> str:
+    """Whose key this is. A user's keys are their own. An address is not a person (phones behind one NAT, a
+    bureau behind one proxy), so an anonymous API caller's key is bound to its address and to the request itself:
+    only a byte-identical request from the same address replays, and no client ever sees another's answer or a
+    409 for another's request. Page forms (core.submissions) pass no fingerprint: their random form token already
+    tells clients apart."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    return f"anon:{client_ip(request)}"
+    if fingerprint is None:
+        return f"anon:{client_ip(request)}"
+    return "anon:" + hashlib.sha256(f"{client_ip(request)}\n{fingerprint}".encode()).hexdigest()[:59]
 
 
 def _fingerprint(request) -> str:
@@ -47,22 +55,31 @@ def claim_key(principal: str, key: str, fingerprint: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def idempotent(handler):
-    """Run a write handler in one transaction, honouring `Idempotency-Key`."""
+def idempotent(handler=None, *, secret_answer: bool = False):
+    """Run a write handler in one transaction, honouring `Idempotency-Key`.
+
+    `secret_answer=True` (the login, whose answer is a bearer token): the key is checked but nothing is stored
+    or replayed, since storing the answer would keep the token's secret, and the fingerprint a fast hash of the
+    password. A retry is simply another login.
+    """
+    if handler is None:
+        return functools.partial(idempotent, secret_answer=secret_answer)
 
     @functools.wraps(handler)
     def wrapper(view, request, *args, **kwargs):
         key = request.headers.get(HEADER)
-        if key is None:
+        if key is not None:
+            key = key.strip()
+            if not key or len(key) > MAX_KEY_LENGTH:
+                raise InvalidInput(
+                    _("Idempotency-Key must be 1 to %(n)d characters.") % {"n": MAX_KEY_LENGTH},
+                    code="invalid_idempotency_key",
+                )
+        if key is None or secret_answer:
             with transaction.atomic():
                 return handler(view, request, *args, **kwargs)
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise InvalidInput(
-                _("Idempotency-Key must be 1 to %(n)d characters.") % {"n": MAX_KEY_LENGTH},
-                code="invalid_idempotency_key",
-            )
-        principal, fingerprint = principal_of(request), _fingerprint(request)
+        fingerprint = _fingerprint(request)
+        principal = principal_of(request, fingerprint)
         with transaction.atomic():
             if not claim_key(principal, key, fingerprint):
                 first = IdempotencyKey.objects.get(principal=principal, key=key)

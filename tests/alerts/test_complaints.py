@@ -384,16 +384,18 @@ def test_an_unknown_ticket_is_a_404_envelope(db):
 # ── Idempotency and login ────────────────────────────────────────────────────────────────────────────────────
 
 
-def test_the_same_idempotency_key_files_once_and_a_new_body_is_409(world):
+def test_the_same_idempotency_key_files_once_and_a_new_body_is_another_complaint(world):
     body = {"region_code": "371402"}
     first = _file(body, HTTP_IDEMPOTENCY_KEY="k-1")
     again = _file(body, HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert Complaint.objects.count() == 1 and Alert.objects.count() == 1
+    # Anonymous keys are bound to the request (decision 003): another phone behind the same address, sending
+    # the same key with its own complaint, files its own.
     other = _file({**body, "description": "另一件事情，完全不同。"}, HTTP_IDEMPOTENCY_KEY="k-1")
-    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
-    assert IdempotencyKey.objects.filter(key="k-1").count() == 1
+    assert other.status_code == 201 and other.json()["ticket"] != first.json()["ticket"]
+    assert IdempotencyKey.objects.filter(key="k-1").count() == 2
 
 
 def test_a_replay_is_answered_even_after_the_limit(world):

@@ -113,3 +113,39 @@ def test_every_write_endpoint_is_idempotent():
                 checked += 1
                 assert getattr(handler, "idempotent", False), f"{view_class.__name__}.{method}"
     assert checked >= 4
+
+
+# ── Anonymous callers ────────────────────────────────────────────────────────────────────────────────────────
+
+COMPLAINTS = "/api/v1/public/complaints/"
+
+
+def _complaint(description: str, key: str, **extra):
+    body = {"category": "quality", "description": description, "region_code": "371402"}
+    return api_client().post(COMPLAINTS, body, format="json", HTTP_IDEMPOTENCY_KEY=key, **extra)
+
+
+def test_two_anonymous_clients_behind_one_address_with_one_key_each_get_their_own_ticket(world):
+    """Two phones behind one NAT, both apps sending the key "1": neither sees the other's answer, nor a 409."""
+    first = _complaint("刹车失灵，车行拒绝维修。", "1")
+    second = _complaint("电池鼓包，充电时发烫。", "1")
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["ticket"] != second.json()["ticket"]
+    assert "Idempotent-Replayed" not in second
+
+
+def test_an_anonymous_retry_of_the_same_request_from_the_same_address_is_replayed(world):
+    first = _complaint("刹车失灵，车行拒绝维修。", "retry")
+    again = _complaint("刹车失灵，车行拒绝维修。", "retry")
+    assert again.status_code == 201 and again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    # The same request from another address (an outsider who learned the key and the text) is its own request.
+    outsider = _complaint("刹车失灵，车行拒绝维修。", "retry", REMOTE_ADDR="203.0.113.50")
+    assert outsider.status_code == 201 and outsider.json()["ticket"] != first.json()["ticket"]
+
+
+def test_a_logged_in_callers_key_still_refuses_another_body(world):
+    client = api_client(world.superuser)
+    assert client.post(URL, _body(11), format="json", HTTP_IDEMPOTENCY_KEY="mine").status_code == 201
+    reused = client.post(URL, _body(12), format="json", HTTP_IDEMPOTENCY_KEY="mine")
+    assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_key_reused"

@@ -7,7 +7,10 @@ maker (catalog/services.py).
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from catalog.models import BatteryModel, ChargerModel, Standard, VehicleModel
 
@@ -33,3 +36,41 @@ def charger_models() -> QuerySet[ChargerModel]:
 def is_compatible_pair(*, vehicle_model: VehicleModel, battery_model: BatteryModel) -> bool:
     """Whether the battery model is one of the vehicle model's certified configurations (标配)."""
     return vehicle_model.compatible_battery_models.filter(pk=battery_model.pk).exists()
+
+
+# A certificate "expiring" within this many days: time enough to renew before the model may no longer be sold.
+EXPIRING_WITHIN_DAYS = 90
+
+
+def models_of_maker(
+    models: QuerySet, *, maker_id: int, search: str = "", certificate: str = "", today=None
+) -> QuerySet:
+    """One maker's own certified models of a kind (`models`: one of the lists above), newest first; `certificate`
+    ∈ valid, expiring, expired, uncertified narrows them by the state of their CCC certificate on `today`."""
+    queryset = models.filter(maker_id=maker_id).order_by("-created_at", "-id")
+    if search:
+        queryset = queryset.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    if certificate:
+        today = today or timezone.localdate()
+        soon = today + dt.timedelta(days=EXPIRING_WITHIN_DAYS)
+        certified = ~Q(ccc_cert_no="") & Q(ccc_valid_until__isnull=False)
+        queryset = queryset.filter(
+            {
+                "valid": certified & Q(ccc_valid_until__gte=today),
+                "expiring": certified & Q(ccc_valid_until__gte=today, ccc_valid_until__lt=soon),
+                "expired": certified & Q(ccc_valid_until__lt=today),
+                "uncertified": ~certified,
+            }.get(certificate, Q())
+        )
+    return queryset
+
+
+def certificate_state(model, today) -> str:
+    """valid, expiring, expired or uncertified: how a model's CCC certificate stands on `today`."""
+    if not model.ccc_cert_no or model.ccc_valid_until is None:
+        return "uncertified"
+    if model.ccc_valid_until < today:
+        return "expired"
+    if model.ccc_valid_until < today + dt.timedelta(days=EXPIRING_WITHIN_DAYS):
+        return "expiring"
+    return "valid"

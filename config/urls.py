@@ -35,6 +35,7 @@ urlpatterns = [
     path("repair/", include("repairs.urls")),
     path("recycler/", include("recycling.urls")),
     path("alerts/", include("alerts.urls")),
+    path("maker/", include("catalog.urls")),
 ]
 
 handler404 = "config.views.not_found"

@@ -14,6 +14,7 @@ class Task:
     title: str
     description: str
     url_name: str | None = None  # None: the capability is planned but not yet open
+    kinds: frozenset[str] | None = None  # only for these organization kinds (None: every kind of the home)
 
 
 # The home page template for each kind; makers share one, departments share one.
@@ -27,6 +28,9 @@ HOME_TEMPLATE = {
     OrganizationKind.CHARGING_OPERATOR: "producer",
     **{kind: "department" for kind in DEPARTMENT_KINDS},
 }
+
+# Charging operators share the producers' home but file no models and register no production.
+MAKER_KINDS = frozenset({OrganizationKind.MANUFACTURER, OrganizationKind.BATTERY_MAKER})
 
 TASKS: dict[str, list[Task]] = {
     "regulator": [
@@ -116,12 +120,19 @@ TASKS: dict[str, list[Task]] = {
         Task(
             _("Certified models"),
             _("File your models with their CCC certificates and the compatible batteries."),
+            "maker-models",
+            MAKER_KINDS,
         ),
-        Task(_("Register production"), _("Upload produced frame numbers or battery codes in bulk.")),
+        Task(
+            _("Register production"),
+            _("Upload produced frame numbers or battery codes in bulk."),
+            "maker-uploads",
+            MAKER_KINDS,
+        ),
     ],
 }
 
 
 def home_for(kind: str | None) -> tuple[str, list[Task]]:
     name = HOME_TEMPLATE.get(kind, "platform") if kind else "platform"
-    return name, TASKS.get(name, [])
+    return name, [task for task in TASKS.get(name, []) if task.kinds is None or kind in task.kinds]

@@ -8,6 +8,7 @@ check returned, so a DNS answer that changes in between (DNS rebinding) cannot t
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +24,7 @@ HOST_NOT_FOUND = "host not found"
 INVALID_URL = "invalid URL"
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_LOCALHOST = re.compile(r"^(?:.+\.)?localhost\.?$", re.IGNORECASE)
 
 
 class TargetRefused(Exception):
@@ -126,6 +128,22 @@ def allow_list() -> AllowList:
     return AllowList.parse(getattr(settings, "WEBHOOK_ALLOWED_HOSTS", ()))
 
 
+def _addresses(host: str, port: int) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]  # a literal address: nothing to resolve
+    except ValueError:
+        pass
+    if _LOCALHOST.match(host):  # loopback by definition (RFC 6761), whatever a resolver says or fails to say
+        return ["127.0.0.1", "::1"]
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError) as error:
+        raise TargetRefused(HOST_NOT_FOUND) from error
+    if not addresses:
+        raise TargetRefused(HOST_NOT_FOUND)
+    return addresses
+
+
 def target_vet(url: str) -> Target:
     """The URL's host resolved and every address checked; raises TargetRefused if any is not allowed."""
     try:
@@ -136,15 +154,7 @@ def target_vet(url: str) -> Target:
     if scheme not in {"http", "https"} or not host:
         raise TargetRefused(INVALID_URL)
     port = port or (443 if scheme == "https" else 80)
-    try:
-        addresses = [str(ipaddress.ip_address(host))]  # a literal address: nothing to resolve
-    except ValueError:
-        try:
-            addresses = resolve(host, port)
-        except (OSError, UnicodeError) as error:
-            raise TargetRefused(HOST_NOT_FOUND) from error
-    if not addresses:
-        raise TargetRefused(HOST_NOT_FOUND)
+    addresses = _addresses(host, port)
 
     allowed = allow_list()
     named = allowed.has_name(host)

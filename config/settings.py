@@ -242,6 +242,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)
+# Consecutive wrong passwords after which an account is locked until an administrator lifts it (core.login).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
 
 # Mail (alert notifications). Django 6.1 configures mailers with MAILERS and refuses the EMAIL_* settings beside
 # it; Django 5.2 (on Python 3.11) knows only the EMAIL_* settings.

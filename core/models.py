@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
@@ -179,6 +180,9 @@ class User(AbstractUser):
         related_name="users",
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STAFF)
+    # The lock-out (core.login): wrong passwords in a row, and when they locked the account.
+    failed_logins = models.PositiveIntegerField(_("consecutive failed logins"), default=0)
+    locked_at = models.DateTimeField(_("locked since"), null=True, blank=True)
 
     scope = ScopeRule(region="organization__region__code", organizations=("organization_id",))
 
@@ -193,6 +197,29 @@ class User(AbstractUser):
             )
         ]
 
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    def check_password(self, raw_password):
+        """Django re-hashes a password at login when the hasher settings changed. That is not a new password, so
+        the API tokens, which die with the password they were issued under (core.tokens), follow the new hash."""
+        from core.tokens import tokens_follow_rehash
+
+        def setter(raw):
+            old_hash = self.password
+            self.set_password(raw)
+            self._password = None  # not a password change: no password_changed() for the validators
+            self.save(update_fields=["password"])
+            tokens_follow_rehash(user=self, old_hash=old_hash)
+
+        return check_password(raw_password, self.password, setter)
+
+    async def acheck_password(self, raw_password):
+        from asgiref.sync import sync_to_async
+
+        return await sync_to_async(self.check_password)(raw_password)
+
 
 class ApiToken(models.Model):
     """A bearer token for integrations (dealer POS, maker ERP). Only its SHA-256 is stored."""
@@ -202,6 +229,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A digest of the password hash it was issued under: a changed password, by any path, ends the token.
+    password_stamp = models.CharField(max_length=64)
 
     class Meta:
         verbose_name = _("API token")

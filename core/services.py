@@ -1,4 +1,4 @@
-"""Write paths of the shared kernel: provisioning organizations and users."""
+"""Write paths of the shared kernel: provisioning organizations and users, lifting a lock-out."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_record
 from core.codes import clean_uscc
-from core.errors import Conflict, InvalidInput, PermissionRefused
+from core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from core.models import Organization, OrganizationKind, Region, User
+from core.tokens import tokens_revoke_all
 
 
 def region_get(code: str) -> Region:
@@ -83,8 +84,13 @@ def organization_update(*, actor: User, organization: Organization, **changes) -
             setattr(organization, field, changes.pop(field))
     if organization.status not in Organization.Status.values:
         raise InvalidInput(_("Unknown status."), fields={"status": [_("Unknown status.")]})
+    suspended = organization.status == Organization.Status.SUSPENDED and (
+        Organization.objects.filter(pk=organization.pk, status=Organization.Status.ACTIVE).exists()
+    )
     organization.save()
     audit_record(actor=actor, action="organization.update", target=organization)
+    if suspended:
+        tokens_revoke_all(actor=actor, organization=organization, reason="organization suspended")
     return organization
 
 
@@ -124,4 +130,37 @@ def user_create(*, actor: User, username: str, password: str, organization_id: i
     except IntegrityError:
         raise Conflict(_("This username is taken."), code="username_taken") from None
     audit_record(actor=actor, action="user.create", target=user, data={"organization": organization.pk, "role": role})
+    return user
+
+
+def users_unlockable_by(actor: User):
+    """Whose lock-out `actor` may lift: anyone for the platform, the users of one's own organization for its
+    administrators. A regulator sees the users of its region but does not unlock them: that is each
+    organization's own business."""
+    if actor.is_superuser:
+        return User.objects.all()
+    if actor.organization_id is None:
+        return User.objects.none()
+    return User.objects.filter(organization_id=actor.organization_id)
+
+
+@transaction.atomic
+def user_unlock(*, actor: User, user_id: int, ip_address: str | None = None) -> User:
+    """Lift a lock-out (core.login) and reset the count of wrong passwords. Unlocking an unlocked user is a no-op."""
+    user = users_unlockable_by(actor).select_for_update().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("Not found."))
+    if not (actor.is_superuser or actor.role == User.Role.ADMIN):
+        raise PermissionRefused(_("Only an administrator of this organization may unlock its users."))
+    if user.locked_at is not None or user.failed_logins:
+        was_locked = user.locked_at
+        user.locked_at, user.failed_logins = None, 0
+        user.save(update_fields=["locked_at", "failed_logins"])
+        audit_record(
+            actor=actor,
+            action="auth.account_unlocked",
+            target=user,
+            data={"locked_at": was_locked},
+            ip_address=ip_address,
+        )
     return user

@@ -1,9 +1,10 @@
-"""Input and output shapes of the provisioning and auth endpoints (API.md "Provisioning")."""
+"""Input and output shapes of the provisioning and auth endpoints (API.md "Provisioning"), and API tokens."""
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from core.models import AuditEntry, Organization, OrganizationKind, Region, User
+from core.models import ApiToken, AuditEntry, Organization, OrganizationKind, Region, User
+from core.tokens import token_is
 
 
 class TokenRequest(serializers.Serializer):
@@ -81,9 +82,29 @@ class UserIn(serializers.Serializer):
 
 
 class UserOut(serializers.ModelSerializer):
+    locked_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Since when the account is locked after too many wrong passwords; null when it is not. "
+        "POST /api/v1/users/{id}/unlock/ lifts it.",
+    )
+
     class Meta:
         model = User
-        fields = ["id", "username", "email", "organization", "role", "is_active", "date_joined"]
+        fields = ["id", "username", "email", "organization", "role", "is_active", "date_joined", "locked_at"]
+
+
+class ApiTokenOut(serializers.ModelSerializer):
+    """One of the caller's tokens. The secret is shown once, at login, and never again."""
+
+    current = serializers.SerializerMethodField(help_text="the token this request was sent with")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "created_at", "last_used_at", "expires_at", "current"]
+
+    def get_current(self, token) -> bool:
+        return token_is(token, self.context.get("raw_token"))
 
 
 class RegionOut(serializers.ModelSerializer):

@@ -1,46 +1,69 @@
-"""Auth, provisioning and region endpoints. Thin: parse, authorize, call a service or selector, serialize."""
+"""Auth (login, logout, tokens, unlock), provisioning and region endpoints. Thin: parse, authorize, call a service
+or selector, serialize."""
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import logout
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core import selectors, services
 from core.api import serializers as s
+from core.api.authentication import BearerTokenAuthentication
+from core.api.errors import envelope
 from core.api.filters import AuditEntryFilter, OrganizationFilter
 from core.api.idempotency import idempotent
 from core.api.permissions import IsOrganizationAdmin, IsPlatformAdmin
 from core.audit import audit_record
 from core.client_ip import client_ip
-from core.tokens import token_issue
+from core.errors import NotFound
+from core.login import LoginRefused, login_authenticate
+from core.throttling import LoginRateThrottle
+from core.tokens import token_issue, token_revoke, tokens_of
+
+_CHALLENGE = 'Bearer realm="api"'
 
 
 class TokenView(APIView):
-    """Exchange a username and password for a bearer token."""
+    """Exchange a username and password for a bearer token. LOGIN_FAILURE_LIMIT wrong passwords in a row lock the
+    account until an administrator unlocks it (core.login); the answers never tell whether a username exists."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginRateThrottle]
 
     def get_authenticate_header(self, request):
-        return 'Bearer realm="api"'  # a failed login is 401, which needs a challenge header
+        return _CHALLENGE  # a failed login is 401, which needs a challenge header
 
-    @extend_schema(request=s.TokenRequest, responses={200: s.TokenResponse}, auth=[])
-    @idempotent
+    @extend_schema(
+        request=s.TokenRequest,
+        responses={
+            200: s.TokenResponse,
+            400: OpenApiResponse(description="invalid, malformed_request"),
+            401: OpenApiResponse(
+                description="invalid_credentials (also for an unknown username), organization_suspended"
+            ),
+            403: OpenApiResponse(
+                description="account_locked: too many wrong passwords in a row; an administrator "
+                "unlocks it (POST /api/v1/users/{id}/unlock/). Also answered for an unknown username."
+            ),
+            429: OpenApiResponse(description="rate_limited: too many attempts from this address (Retry-After)"),
+        },
+        auth=[],
+    )
+    @idempotent(secret_answer=True)
     def post(self, request):
         data = s.TokenRequest(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
-        if user is None:
-            raise exceptions.AuthenticationFailed(_("Wrong username or password."), code="invalid_credentials")
+        try:
+            user = login_authenticate(request=request, **data.validated_data)
+        except LoginRefused as refusal:
+            # Answered, not raised: raising would roll back the count of wrong passwords this attempt just wrote.
+            headers = {"WWW-Authenticate": _CHALLENGE} if refusal.status == 401 else {}
+            return Response(envelope(refusal.code, refusal.message), status=refusal.status, headers=headers)
         org = user.organization
-        if org is not None and not org.is_active:
-            raise exceptions.AuthenticationFailed(_("Your organization is suspended."), code="organization_suspended")
         token = token_issue(user=user)
         audit_record(actor=user, action="auth.token_issued", target=user, ip_address=client_ip(request))
         body = {
@@ -134,6 +157,27 @@ class UserDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.users_visible_to(self.request.user)
+
+
+class UserUnlockView(APIView):
+    """Lift a user's lock-out and reset the count of wrong passwords: the platform administrator, or an
+    administrator of the user's own organization."""
+
+    permission_classes = [IsOrganizationAdmin]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.UserOut,
+            401: OpenApiResponse(description="not_authenticated"),
+            403: OpenApiResponse(description="permission_denied: not an administrator"),
+            404: OpenApiResponse(description="not_found: no user of your organization has this id"),
+        },
+    )
+    @idempotent
+    def post(self, request, pk):
+        user = services.user_unlock(actor=request.user, user_id=pk, ip_address=client_ip(request))
+        return Response(s.UserOut(user).data)
 
 
 @extend_schema(

@@ -104,6 +104,30 @@ def test_a_name_that_resolves_to_an_internal_address_is_refused(fire, dns):
     assert not DepartmentSubscription.objects.exclude(webhook_url="").exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.1/hook",
+        "http://2130706433/hook",
+        "http://0x7f000001/hook",
+        "http://017700000001/hook",
+        "http://LOCALHOST./hook",
+        "http://api.localhost/hook",
+        "http://[::ffff:7f00:1]/hook",
+        "http://[0:0:0:0:0:ffff:a9fe:a9fe]/latest/meta-data/",
+    ],
+)
+def test_odd_spellings_of_internal_hosts_are_refused_when_sending(db, url, settings):
+    """Forms the API's URL check already refuses, but that could be saved in the admin: the resolver reads them as
+    the addresses they are."""
+    from alerts.webhook_targets import TargetRefused, target_vet
+
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    with pytest.raises(TargetRefused) as refused:
+        target_vet(url)
+    assert refused.value.reason == "address not allowed"
+
+
 def test_a_public_address_is_accepted(fire, dns):
     dns["hooks.119.example.gov.cn"] = [PUBLIC, "2400:3200::1"]
     response = _create(fire, "https://hooks.119.example.gov.cn/hooks/ebike")

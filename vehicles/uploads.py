@@ -38,6 +38,7 @@ Kind = ProductionUpload.Kind
 Status = ProductionUpload.Status
 
 MAX_ROWS = 100_000
+MAX_LINES = 2 * MAX_ROWS  # rows of the sheet read at most, blank ones included
 MAX_FILE_BYTES = 20 * 1024 * 1024  # 100,000 rows of CSV are about 4 MB, of XLSX under 2 MB
 EXTENSIONS = ("csv", "xlsx")
 BAD_ROWS_KEPT = 1_000  # enough to fix a file by; the count says how many there are in all
@@ -223,6 +224,8 @@ def _read(upload: ProductionUpload) -> tuple[list[dict], list[int]]:
         rows: list[int] = []
         positions = None
         for number, cells in sheet_rows:
+            if number > MAX_LINES:  # blank lines count too: a small file may unpack into millions of them
+                raise FileProblem("too_many_rows", max=MAX_ROWS)
             if not any(cell not in (None, "") for cell in cells):
                 continue  # blank lines between blocks of rows are no error
             if positions is None:

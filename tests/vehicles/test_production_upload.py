@@ -243,6 +243,13 @@ def test_more_rows_than_allowed_are_refused_before_anything_is_checked(makers, m
     assert written() == (0, 0, 0, 0)
 
 
+def test_a_sheet_of_endless_blank_lines_is_refused_without_reading_it_all(makers, monkeypatch):
+    monkeypatch.setattr(uploads, "MAX_LINES", 10)
+    data = vehicle_csv(good_rows(1, 2)) + b",,\n" * 50
+    upload = process(upload_file(makers.maker, data))
+    assert (upload.status, upload.problem) == (Status.REFUSED, "too_many_rows")
+
+
 def test_the_bad_rows_kept_are_capped_and_the_count_is_whole(makers, monkeypatch):
     monkeypatch.setattr(uploads, "BAD_ROWS_KEPT", 5)
     upload = process(upload_file(makers.maker, vehicle_csv([["bad", "MT", DAY]] * 12)))

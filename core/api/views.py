@@ -74,6 +74,49 @@ class TokenView(APIView):
         return Response(body)
 
 
+class LogoutView(APIView):
+    """Revoke the token this request is sent with (or, from a page, end the session)."""
+
+    @extend_schema(request=None, responses={204: None, 401: OpenApiResponse(description="not_authenticated")})
+    @idempotent
+    def post(self, request):
+        if isinstance(request.successful_authenticator, BearerTokenAuthentication):
+            token_revoke(user=request.user, raw=request.auth, ip_address=client_ip(request))
+        else:
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiTokenListView(generics.ListAPIView):
+    """The caller's own live tokens (never the secrets); `current` marks the one this request uses."""
+
+    serializer_class = s.ApiTokenOut
+    filter_backends = []
+
+    def get_queryset(self):
+        return tokens_of(self.request.user)
+
+    def get_serializer_context(self):
+        raw = self.request.auth if isinstance(self.request.auth, str) else None
+        return {**super().get_serializer_context(), "raw_token": raw}
+
+
+class ApiTokenDetailView(APIView):
+    """Revoke one of one's own tokens by id (a lost phone, a retired integration). Another person's token is 404."""
+
+    @extend_schema(
+        responses={
+            204: None,
+            401: OpenApiResponse(description="not_authenticated"),
+            404: OpenApiResponse(description="not_found: no token of yours has this id"),
+        },
+    )
+    def delete(self, request, pk):
+        if not token_revoke(user=request.user, token_id=pk, ip_address=client_ip(request)):
+            raise NotFound(_("No token of yours has this id."))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeView(APIView):
     @extend_schema(responses={200: s.TokenResponse})
     def get(self, request):

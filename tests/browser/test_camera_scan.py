@@ -1,0 +1,197 @@
+"""The camera reader of the phone pages (static/js/scanner.js), with Chromium's fake camera showing a bike's QR
+label: the code lands in the field and the page's live check shows the bike; without a camera, typing goes on."""
+
+import pytest
+import qrcode
+from playwright.sync_api import expect
+
+from dealers.models import Sale
+from tests.browser.conftest import CHROMIUM, PHONE, screenshot
+from tests.chain import BUYER
+from tests.factories import PASSWORD
+
+# As tests/browser/conftest.py launches Chromium.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDTH, HEIGHT = 640, 480
+READ = 20000  # ms: the first tap loads the reader and starts the camera; a busy machine takes its time
+
+
+def label_video(path, text: str, frames: int = 5) -> None:
+    """A YUV4MPEG2 video of a QR label of `text`, black on white, as a camera held over it would see it."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(text)
+    qr.make(fit=True)
+    matrix = qr.get_matrix()  # the quiet zone included
+    scale = min(WIDTH, HEIGHT) * 9 // 10 // len(matrix)
+    left, top = (WIDTH - len(matrix) * scale) // 2, (HEIGHT - len(matrix) * scale) // 2
+    luma = bytearray([235]) * (WIDTH * HEIGHT)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(scale):
+                    start = (top + y * scale + dy) * WIDTH + left + x * scale
+                    luma[start : start + scale] = bytes([16]) * scale
+    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
+    with open(path, "wb") as video:
+        video.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            video.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
+
+
+@pytest.fixture
+def camera_page(chromium, live_server, browser_settings, tmp_path):
+    """`camera_page(text)`: a phone-sized page in a Chromium whose camera shows a QR label of `text`; with
+    `allowed=False` the site is not allowed to use the camera (the prompt is dismissed)."""
+    browsers = []
+
+    def open_page(text: str, *, allowed: bool = True):
+        video = tmp_path / "label.y4m"
+        label_video(video, text)
+        browser = chromium.browser_type.launch(
+            executable_path=CHROMIUM,
+            args=[
+                *ARGS,
+                *(["--use-fake-ui-for-media-stream"] if allowed else []),
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}",
+            ],
+        )
+        browsers.append(browser)
+        context = browser.new_context(
+            viewport=PHONE,
+            base_url=live_server.url,
+            locale="en-US",
+            permissions=["camera"] if allowed else [],
+            has_touch=True,
+        )
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        return page
+
+    yield open_page
+    for browser in browsers:
+        browser.close()
+
+
+def _log_in(page, username):
+    page.goto("/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_test_id("home-heading")).to_be_visible()
+
+
+def test_scanning_the_bike_label_at_the_sale_fills_the_code_and_the_check_shows_the_bike(
+    camera_page, chain, live_server
+):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    page = camera_page(f"{live_server.url}/v/{vehicle.code}")
+    _log_in(page, dealer.username)
+    page.goto("/dealer/sales/new/")
+    screenshot(page, "scan-sale-form-phone")
+
+    page.get_by_test_id("scan-frame_no").tap()
+
+    expect(page.get_by_test_id("frame_no")).to_have_value(vehicle.code, timeout=READ)
+    expect(page.get_by_test_id("scanner")).not_to_be_visible()  # closed after the read
+    expect(page.get_by_test_id("check-vehicle")).to_have_attribute("data-ok", "true")
+    expect(page.get_by_test_id("check-vehicle")).to_contain_text(vehicle.model.code)
+    assert page.evaluate("document.querySelector('[data-testid=scanner-video]').srcObject") is None  # camera off
+
+    # The battery's code is typed (the fallback), then the sale goes through with the scanned bike.
+    page.get_by_test_id("battery_serials").fill(battery.serial)
+    expect(page.get_by_test_id("pair-check")).to_have_attribute("data-ready", "true")
+    page.get_by_test_id("buyer_name").fill(BUYER["name"])
+    page.get_by_test_id("buyer_id_number").fill(BUYER["id_number"])
+    page.get_by_test_id("buyer_phone").fill(BUYER["phone"])
+    page.get_by_test_id("sale-submit").tap()
+    expect(page.get_by_test_id("sale-done")).to_be_visible()
+    assert Sale.objects.get().vehicle == vehicle
+
+
+def test_scanning_labels_into_the_delivery_list_shows_each_verdict(camera_page, chain, live_server):
+    vehicle = chain.vehicle()
+    page = camera_page(f"{live_server.url}/v/{vehicle.code}")
+    _log_in(page, chain.world.dealer.username)
+    page.goto("/dealer/receive/")
+    page.get_by_test_id("supplier").select_option(str(chain.maker.organization_id))
+
+    page.get_by_test_id("scan-codes").tap()
+
+    expect(page.get_by_test_id("codes")).to_have_value(f"{vehicle.code}\n", timeout=READ)
+    expect(page.get_by_test_id(f"check-{vehicle.frame_no}")).to_have_attribute("data-verdict", "accepted")
+    page.get_by_test_id("scan-codes").tap()  # the same label again is listed once
+    expect(page.get_by_test_id("scanner")).not_to_be_visible(timeout=READ)
+    expect(page.get_by_test_id("codes")).to_have_value(f"{vehicle.code}\n")
+
+
+def test_a_code_the_field_does_not_take_keeps_the_reader_open_until_cancelled(camera_page, chain):
+    page = camera_page("https://shop.example.com/promo?id=42")  # a maker's advertising QR, not a label
+    _log_in(page, chain.world.dealer.username)
+    page.goto("/dealer/sales/new/")
+
+    page.get_by_test_id("scan-frame_no").tap()
+
+    expect(page.get_by_test_id("scanner")).to_be_visible()
+    expect(page.get_by_test_id("scanner-status")).to_contain_text("不是本栏所需的编码", timeout=READ)
+    screenshot(page, "scan-reader-open-phone")
+    page.get_by_test_id("scanner-cancel").tap()
+    expect(page.get_by_test_id("scanner")).not_to_be_visible()
+    expect(page.get_by_test_id("frame_no")).to_have_value("")
+    assert page.evaluate("document.querySelector('[data-testid=scanner-video]').srcObject") is None  # camera off
+
+
+def test_without_a_camera_the_scan_says_so_and_typing_goes_on(page_for, chain):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    page = page_for(PHONE)  # Chromium without a camera, and no permission to use one
+    _log_in(page, dealer.username)
+    page.goto("/dealer/sales/new/")
+
+    page.get_by_test_id("scan-frame_no").click()
+
+    message = page.get_by_test_id("scan-message")
+    expect(message).to_be_visible(timeout=READ)
+    expect(message).to_contain_text("摄像头")
+    expect(page.get_by_test_id("scanner")).not_to_be_visible()
+    expect(page.get_by_test_id("frame_no")).to_be_focused()
+    screenshot(page, "scan-no-camera-phone")
+    page.get_by_test_id("frame_no").fill(vehicle.frame_no)
+    page.get_by_test_id("battery_serials").fill(battery.serial)
+    expect(page.get_by_test_id("pair-check")).to_have_attribute("data-ready", "true")
+
+
+def test_a_camera_refused_to_the_site_is_explained_and_typing_goes_on(camera_page, chain, live_server):
+    vehicle = chain.vehicle()
+    page = camera_page(f"{live_server.url}/v/{vehicle.code}", allowed=False)
+    _log_in(page, chain.world.dealer.username)
+    page.goto("/dealer/receive/")
+
+    page.get_by_test_id("scan-codes").tap()
+
+    expect(page.get_by_test_id("scan-message")).to_contain_text("允许本网站使用摄像头", timeout=READ)
+    expect(page.get_by_test_id("codes")).to_have_value("")
+    page.get_by_test_id("supplier").select_option(str(chain.maker.organization_id))
+    page.get_by_test_id("codes").fill(vehicle.frame_no)
+    expect(page.get_by_test_id(f"check-{vehicle.frame_no}")).to_have_attribute("data-verdict", "accepted")
+
+
+def test_pages_without_scan_fields_load_no_reader(page_for, chain):
+    page = page_for(PHONE)
+    _log_in(page, chain.world.dealer.username)
+    page.goto("/dealer/stock/")
+    scripts = page.evaluate("[...document.scripts].map(s => s.src)")
+    assert not any("scanner" in s or "zxing" in s for s in scripts)
+    page.goto("/dealer/sales/new/")
+    scripts = page.evaluate("[...document.scripts].map(s => s.src)")
+    assert any(s.endswith("/js/scanner.js") for s in scripts)
+    assert not any("zxing" in s for s in scripts)  # the reading library comes with the first tap on Scan

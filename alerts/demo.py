@@ -56,6 +56,7 @@ def seed(orgs: dict[str, Organization]) -> int:
         repair_record(
             user=shop,
             frame_no=bike.frame_no,
+            vehicle_code=bike.code,  # the bike is in the workshop: its QR label is scanned
             kind="brake_tyre",
             notes="更换刹车片",
             performed_at=now - dt.timedelta(days=3),
@@ -64,6 +65,7 @@ def seed(orgs: dict[str, Organization]) -> int:
         repair_record(
             user=shop,
             frame_no=bike.frame_no,
+            vehicle_code=bike.code,
             kind="speed_limiter",
             measured_max_speed_kmh="42.0",
             notes="客户要求解除限速",
@@ -73,6 +75,7 @@ def seed(orgs: dict[str, Organization]) -> int:
         repair_record(
             user=shop,
             frame_no=bike.frame_no,
+            vehicle_code=bike.code,
             kind="motor_replacement",
             fitted_motor_power_w=800,
             performed_at=now - dt.timedelta(days=2),
@@ -82,6 +85,7 @@ def seed(orgs: dict[str, Organization]) -> int:
         repair_record(
             user=shop,
             frame_no=bike.frame_no,
+            vehicle_code=bike.code,
             kind="battery_replacement",
             removed_battery_serials=current,
             fitted_battery_serials=[spare],
@@ -92,6 +96,7 @@ def seed(orgs: dict[str, Organization]) -> int:
         repair_record(
             user=unqualified,
             frame_no=bike.frame_no,
+            vehicle_code=bike.code,
             kind="controller_replacement",
             performed_at=now - dt.timedelta(days=1),
         )

@@ -1,7 +1,8 @@
 """Request guards that hold for every endpoint."""
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.core.exceptions import BadRequest
+from django.http import JsonResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import trans_real
@@ -21,7 +22,7 @@ class RejectNulBytesMiddleware:
         if "\x00" in request.path or any("\x00" in value for _, values in request.GET.lists() for value in values):
             if request.path.startswith("/api/"):
                 return JsonResponse(envelope("malformed_request", str(_NUL_MESSAGE)), status=400)
-            return HttpResponseBadRequest(str(_NUL_MESSAGE))
+            raise BadRequest(str(_NUL_MESSAGE))  # the platform's 400 page (config.views.bad_request)
         return self.get_response(request)
 
 

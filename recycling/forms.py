@@ -5,11 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import DomainError
 from core.models import Organization, OrganizationKind
 from dealers.forms import CounterForm, LedgerFilterForm
 from recycling import selectors, services
 from recycling.models import RecyclingRecord
 from vehicles.labels import frame_no_of, serials_of
+from vehicles.proof import CODE_TEXT_MAX
 
 Kind = RecyclingRecord.Kind
 Disposal = RecyclingRecord.Disposal
@@ -40,6 +42,8 @@ class RecyclingForm(CounterForm):
     disposal = forms.ChoiceField(label=_("Disposal"), widget=forms.RadioSelect)
     manifest_no = forms.CharField(label=_("Manifest number"), max_length=services.MANIFEST_MAX, required=False)
     handed_to = forms.ChoiceField(label=_("Recycler"), required=False)
+    # A bike taken back: its QR code (or the label's URL) or its plate; the service tries the one text as either.
+    proof = forms.CharField(label=_("Bike's QR code or plate number"), required=False, max_length=CODE_TEXT_MAX)
 
     field_map = {
         "kind": "kind",
@@ -47,6 +51,8 @@ class RecyclingForm(CounterForm):
         "disposal": "disposal",
         "manifest_no": "manifest_no",
         "handed_to": "handed_to",
+        "vehicle_code": "proof",
+        "plate_no": "proof",
     }
 
     def __init__(self, *args, organization: Organization, **kwargs):
@@ -60,6 +66,7 @@ class RecyclingForm(CounterForm):
                 (str(org.pk), org.name) for org in selectors.recyclers_for(organization)
             ]
             self.fields["handed_to"].error_messages["invalid_choice"] = _("Choose a recycler from the list.")
+            del self.fields["proof"]  # a shop hands over batteries it holds, never a bike
         else:
             self.fields["kind"].choices = Kind.choices
             del self.fields["handed_to"]
@@ -74,6 +81,27 @@ class RecyclingForm(CounterForm):
         if self.cleaned_data.get("kind") == Kind.VEHICLE:
             return frame_no_of(ref)
         return serials_of([ref.strip().upper()])[0]
+
+    def service_data(self) -> dict:
+        """The cleaned form as `recycling_record` takes it: the proof goes in as the code and as the plate."""
+        data = self.cleaned_data
+        proof = data.get("proof", "") if data.get("kind") == Kind.VEHICLE else ""
+        return {
+            "kind": data["kind"],
+            "ref": data["ref"],
+            "disposal": data["disposal"],
+            "manifest_no": data["manifest_no"],
+            "handed_to": data.get("handed_to") or None,
+            "vehicle_code": proof,
+            "plate_no": proof,
+        }
+
+    def add_domain_error(self, error: DomainError, refs=()) -> None:
+        if error.code == "unknown_item" and "proof" in self.fields and self.cleaned_data.get("kind") == Kind.VEHICLE:
+            # The frame number or the proof: the answer never says which, so it goes below both inputs.
+            self.add_error("proof", error.message)
+            return
+        super().add_domain_error(error, refs)
 
     def clean_handed_to(self) -> str:
         value = self.cleaned_data.get("handed_to", "")

@@ -6,8 +6,15 @@ Rules (error codes are stable, docs/api-additions.md):
   recycler (`handed_to`): the recycler then holds it, still "removed" until it is disposed of;
 - a recycler takes back a vehicle (`dismantle`) or a battery (`dismantle`, `hazardous_transfer`,
   `cascade_refused`) and disposes of it: the item becomes "recycled", held by the recycler;
+- a recycler taking back a vehicle shows that it is at hand: its QR code (or the label's URL) or the plate of its
+  active registration, unless the recycler took it back already (vehicles/proof.py). Without that, the vehicle
+  is unknown (400 `unknown_item`, the words of a frame number nobody carries), so nothing about it leaks;
+- a vehicle whose registration is still active is refused (409 `registration_active`): the owner cancels the
+  registration first (注销), or the bike comes through a trade-in. The check reads the registration's status
+  only, so whatever ends the registration (a cancellation, a trade-in) lets the take-back through; a take-back
+  never ends a registration itself, and a cancelled bike keeps its cancellation as it was recorded;
 - a vehicle taken back releases its fitted batteries (fitments end; they are "removed", held by the recycler, and
-  disposed of in turn), and its active registration, if any, ends as cancelled with the reason "recycled";
+  disposed of in turn);
 - a battery still fitted in a bike is refused (409 `battery_fitted`): take the bike back, or have it removed;
 - lead-acid batteries are hazardous waste: their disposal is a `hazardous_transfer` with the transfer manifest
   number (危险废物转移联单号), and any `hazardous_transfer` needs that number (422 `manifest_required`);
@@ -32,6 +39,7 @@ from recycling.models import RecyclingRecord
 from vehicles.codes import normalise_serial
 from vehicles.ledger import event_append
 from vehicles.models import Battery, EventType, Fitment, Registration, Vehicle
+from vehicles.proof import vehicle_at_hand_require
 
 Kind = RecyclingRecord.Kind
 Disposal = RecyclingRecord.Disposal
@@ -47,7 +55,6 @@ DISPOSALS_BY_KIND = {
     Kind.VEHICLE: frozenset({Disposal.DISMANTLE}),
     Kind.BATTERY: frozenset(Disposal.values),
 }
-REGISTRATION_END_REASON = "recycled"
 DISPOSED_ONCE = frozenset({"recycling_vehicle_disposed_once", "recycling_battery_disposed_once"})
 
 REF_MAX = RecyclingRecord._meta.get_field("ref").max_length
@@ -88,8 +95,21 @@ def _clean_ref(kind: str, value) -> str:
 
 
 def _unknown_item(kind: str) -> InvalidInput:
-    message = _("No bike with this frame number.") if kind == Kind.VEHICLE else _("No battery with this code.")
+    # For a bike, the same words whether the frame number is unknown or the bike is not shown to be at hand.
+    message = (
+        _("No bike with this frame number, or the QR code or plate does not match it.")
+        if kind == Kind.VEHICLE
+        else _("No battery with this code.")
+    )
     return InvalidInput(message, code="unknown_item", fields={"ref": [message]})
+
+
+def _registration_active() -> Conflict:
+    message = _(
+        "This bike is still registered: the owner must cancel its registration first (注销), or the bike comes "
+        "through a trade-in."
+    )
+    return Conflict(message, code="registration_active", fields={"ref": [message]})
 
 
 def _already_recycled() -> Conflict:
@@ -120,8 +140,11 @@ def recycling_record(
     disposal: str,
     manifest_no: str = "",
     handed_to: int | str | None = None,
+    vehicle_code: str | None = "",
+    plate_no: str | None = "",
 ) -> RecyclingRecord:
-    """Record a handover (repair shop) or a take-back and disposal (recycler); see the module for the rules."""
+    """Record a handover (repair shop) or a take-back and disposal (recycler); see the module for the rules.
+    `vehicle_code` (the QR code or the label's URL) or `plate_no` shows that a vehicle taken back is at hand."""
     org = _recorder_of(user)
     if kind not in Kind.values:
         raise InvalidInput(_("Choose a bike or a battery."), fields={"kind": [_("Either vehicle or battery.")]})
@@ -155,7 +178,13 @@ def recycling_record(
                 return _battery_handover(user=user, shop=org, recycler=recycler, serial=ref, manifest_no=manifest_no)
             if kind == Kind.VEHICLE:
                 return _vehicle_take_back(
-                    user=user, recycler=org, frame_no=ref, disposal=disposal, manifest_no=manifest_no
+                    user=user,
+                    recycler=org,
+                    frame_no=ref,
+                    disposal=disposal,
+                    manifest_no=manifest_no,
+                    vehicle_code=vehicle_code,
+                    plate_no=plate_no,
                 )
             return _battery_dispose(user=user, recycler=org, serial=ref, disposal=disposal, manifest_no=manifest_no)
     except IntegrityError as error:
@@ -256,15 +285,32 @@ def _battery_dispose(
 
 
 def _vehicle_take_back(
-    *, user: User, recycler: Organization, frame_no: str, disposal: str, manifest_no: str
+    *,
+    user: User,
+    recycler: Organization,
+    frame_no: str,
+    disposal: str,
+    manifest_no: str,
+    vehicle_code: str | None,
+    plate_no: str | None,
 ) -> RecyclingRecord:
-    """The recycler takes a bike back and dismantles it: its registration ends, its batteries are released to the
-    recycler, and the bike is recycled. Its region stays, so the regulators of its jurisdiction keep its record."""
-    vehicle = Vehicle.objects.select_for_update(of=("self",)).filter(frame_no=frame_no).first()
-    if vehicle is None:
-        raise _unknown_item(Kind.VEHICLE)
+    """The recycler takes back a bike shown to be at hand and no longer registered, and dismantles it: its batteries
+    are released to the recycler, and the bike is recycled. Its region stays, so the regulators of its jurisdiction
+    keep its record."""
+    vehicle = vehicle_at_hand_require(
+        organization=recycler,
+        frame_no=frame_no,
+        vehicle=Vehicle.objects.select_for_update(of=("self",)).filter(frame_no=frame_no).first(),
+        vehicle_code=vehicle_code,
+        plate_no=plate_no,
+        refusal=_unknown_item(Kind.VEHICLE),
+        attempt="take_back",
+    )
     if vehicle.status == Vehicle.Status.RECYCLED:
         raise _already_recycled()
+    # The registration's status alone decides: a cancellation (注销) or, later, a trade-in ends it.
+    if Registration.objects.filter(vehicle=vehicle, status=Registration.Status.ACTIVE).exists():
+        raise _registration_active()
     batteries = list(
         Battery.objects.select_for_update(of=("self",)).select_related("model").filter(vehicle=vehicle).order_by("pk")
     )
@@ -281,19 +327,6 @@ def _vehicle_take_back(
         recorded_at=now,
         created_by=user,
     )
-    registration = Registration.objects.select_for_update().filter(vehicle=vehicle, status="active").first()
-    if registration is not None:
-        Registration.objects.filter(pk=registration.pk).update(
-            status=Registration.Status.CANCELLED, ended_at=now, end_reason=REGISTRATION_END_REASON
-        )
-        event_append(
-            vehicle=vehicle,
-            type=EventType.REGISTRATION_CANCELLED,
-            occurred_at=now,
-            region_code=vehicle.region_id,
-            organization_id=recycler.pk,
-            payload={"registration": registration.pk, "reason": REGISTRATION_END_REASON, "record": record.pk},
-        )
     for battery in batteries:
         # A sale may be dated a few minutes ahead; a fitment never ends before it began.
         Fitment.objects.filter(battery=battery, vehicle=vehicle, removed_at__isnull=True).update(

@@ -20,6 +20,7 @@ from core.submissions import form_token_of, submit_once
 from recycling import selectors, services
 from recycling.forms import RecordFilterForm, RecyclingForm
 from recycling.models import RecyclingRecord
+from vehicles.proof import failed_proofs_counted
 
 Kind = RecyclingRecord.Kind
 PAGE_SIZE = 50
@@ -39,21 +40,15 @@ def record_new(request):
     if request.method == "POST":
         form = RecyclingForm(request.POST, organization=org)
         if form.is_valid():
-            data = form.cleaned_data
+            data = form.service_data()
             try:
 
                 def record() -> str:
-                    taken = services.recycling_record(
-                        user=user,
-                        kind=data["kind"],
-                        ref=data["ref"],
-                        disposal=data["disposal"],
-                        manifest_no=data["manifest_no"],
-                        handed_to=data.get("handed_to") or None,
-                    )
+                    taken = services.recycling_record(user=user, **data)
                     return reverse("recycling-record", args=[taken.pk])
 
-                return redirect(submit_once(request, record))
+                with failed_proofs_counted(request):  # outside the write's transaction: the count outlives it
+                    return redirect(submit_once(request, record))
             except DomainError as error:
                 form.add_domain_error(error, refs=[data["ref"]])
     else:

@@ -12,6 +12,7 @@ from core.errors import DomainError
 from core.submissions import form_token_valid
 from repairs.models import MAX_BATTERIES, MAX_MEASURED_SPEED_KMH, MAX_MOTOR_POWER_W, MAX_NOTES, RepairFlag, RepairKind
 from vehicles.labels import frame_no_of, serials_of
+from vehicles.proof import CODE_TEXT_MAX
 
 STALE_FORM = _("This form was out of date. Check it and submit it again.")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
@@ -61,6 +62,8 @@ class RepairForm(forms.Form):
 
     form_token = forms.CharField(required=False, widget=forms.HiddenInput)
     frame_no = forms.CharField(label=_("Frame number"), max_length=32)
+    # The bike's QR code (or the label's URL) or its plate: the service tries the one text as either.
+    proof = forms.CharField(label=_("Bike's QR code or plate number"), required=False, max_length=CODE_TEXT_MAX)
     kind = forms.ChoiceField(label=_("Kind of repair"), choices=RepairKind.choices)
     removed_battery_serials = forms.CharField(
         label=_("Removed battery codes"), required=False, max_length=400, widget=forms.Textarea
@@ -85,6 +88,8 @@ class RepairForm(forms.Form):
     # service field → form field
     field_map = {
         "frame_no": "frame_no",
+        "vehicle_code": "proof",
+        "plate_no": "proof",
         "kind": "kind",
         "removed_battery_serials": "removed_battery_serials",
         "fitted_battery_serials": "fitted_battery_serials",
@@ -110,6 +115,11 @@ class RepairForm(forms.Form):
     def clean_frame_no(self) -> str:
         return frame_no_of(self.cleaned_data["frame_no"])  # a scanned QR label names its bike
 
+    def service_data(self) -> dict:
+        """The cleaned form as `repair_record` takes it: the proof goes in as the code and as the plate."""
+        data = {k: v for k, v in self.cleaned_data.items() if k not in {"form_token", "proof"}}
+        return {**data, "vehicle_code": self.cleaned_data["proof"], "plate_no": self.cleaned_data["proof"]}
+
     def _codes(self, name: str) -> list[str]:
         codes = codes_split(self.cleaned_data.get(name, ""))
         if len(codes) > MAX_BATTERIES:
@@ -124,6 +134,10 @@ class RepairForm(forms.Form):
 
     def add_domain_error(self, error: DomainError) -> None:
         """Put a service's refusal next to the field it names (its message is already in words)."""
+        if error.code == "unknown_vehicle":
+            # The frame number or the proof: the answer never says which, so it goes below both inputs.
+            self.add_error("proof", error.message)
+            return
         placed = False
         for key, details in (error.fields or {}).items():
             name = self.field_map.get(key)

@@ -2,6 +2,10 @@
 
 A repair is stored whatever the shop's standing: an unqualified shop's upload is kept and flagged, never dropped,
 and nothing here raises alerts. The modification rules (维修变改装) run in alerts/ on the `repaired` event.
+
+The shop shows that the bike is at hand besides naming its frame number: its QR code or plate, unless the shop
+repaired it before (vehicles/proof.py). Without that, the bike is unknown to the shop, in the same words as a
+frame number nobody carries.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from repairs.models import (
 from vehicles.codes import normalise_serial
 from vehicles.ledger import event_append
 from vehicles.models import Battery, EventType, Fitment, Vehicle
+from vehicles.proof import vehicle_at_hand_require
 from vehicles.registration import battery_fit
 
 # A bike a shop may report: one that reached a rider. Stock bikes are the dealer's business.
@@ -130,11 +135,17 @@ def speed_text(speed: Decimal | None) -> str | None:
 
 
 def _unknown_vehicle() -> InvalidInput:
-    # The same words whether the frame number is unknown, malformed or not yet sold: nothing about the bike leaks.
+    # The same words whether the frame number is unknown, malformed or not yet sold, or the bike is not shown to be
+    # at hand: nothing about the bike leaks.
     return InvalidInput(
-        _("No registered bike has this frame number. Check the number on the frame."),
+        _(
+            "No registered bike has this frame number, or the QR code or plate does not match it. Check the number "
+            "on the frame and scan the bike's QR code."
+        ),
         code="unknown_vehicle",
-        fields={"frame_no": [_("No registered bike has this frame number.")]},
+        fields={
+            "frame_no": [_("No registered bike has this frame number, or the QR code or plate does not match it.")]
+        },
     )
 
 
@@ -154,9 +165,13 @@ def repair_record(
     measured_max_speed_kmh: Decimal | str | float | None = None,
     notes: str = "",
     performed_at: dt.datetime | None = None,
+    vehicle_code: str | None = "",
+    plate_no: str | None = "",
 ) -> Repair:
     """Record a repair of a registered bike and write what it changed to the ledger, holding the bike locked.
 
+    - the bike is shown to be at hand by `vehicle_code` (its QR code or the label's URL) or `plate_no`, unless the
+      shop repaired it before (vehicles/proof.py);
     - each removed battery fitted in this bike leaves it: the shop holds it for recycling (回收首站);
     - each fitted battery is fitted, unless it is unknown or in another bike (then only flagged);
     - one `repaired` event closes the repair; the rule engine reads it.
@@ -196,13 +211,18 @@ def repair_record(
             fields={"performed_at": [_("In the future.")]},
         )
 
-    vehicle = (
-        Vehicle.objects.select_for_update(of=("self",))
-        .select_related("region")
-        .filter(frame_no=str(frame_no or "").strip().upper()[:32])
-        .first()
+    frame_no = str(frame_no or "").strip().upper()[:32]
+    vehicle = Vehicle.objects.select_for_update(of=("self",)).select_related("region").filter(frame_no=frame_no).first()
+    vehicle = vehicle_at_hand_require(
+        organization=shop,
+        frame_no=frame_no,
+        vehicle=vehicle,
+        vehicle_code=vehicle_code,
+        plate_no=plate_no,
+        refusal=_unknown_vehicle(),
+        attempt="repair",
     )
-    if vehicle is None or vehicle.status not in REPAIRABLE:
+    if vehicle.status not in REPAIRABLE:
         raise _unknown_vehicle()
     if vehicle.registered_at and performed_at < vehicle.registered_at:
         raise _too_early(_("The repair time is before the bike was registered."))

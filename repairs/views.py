@@ -19,6 +19,7 @@ from core.submissions import form_token_of, submit_once
 from repairs import selectors, services
 from repairs.forms import RepairFilterForm, RepairForm, flag_text
 from repairs.models import HANDOVER_DAYS, MAX_PHOTOS, RepairFlag, RepairKind
+from vehicles.proof import failed_proofs_counted
 
 PAGE_SIZE = 50
 
@@ -45,7 +46,7 @@ def repair_new(request):
         if len(uploads) > MAX_PHOTOS:
             form.photo_errors.append(_("At most %(n)d photos per repair.") % {"n": MAX_PHOTOS})
         if form.is_valid() and not form.photo_errors:
-            data = {k: v for k, v in form.cleaned_data.items() if k != "form_token"}
+            data = form.service_data()
             try:
 
                 def record() -> str:
@@ -54,7 +55,8 @@ def repair_new(request):
                         services.repair_photos_add(user=user, repair=repair, uploads=uploads, field="photos")
                     return reverse("repair-detail", args=[repair.pk])
 
-                return redirect(submit_once(request, record))
+                with failed_proofs_counted(request):  # outside the write's transaction: the count outlives it
+                    return redirect(submit_once(request, record))
             except DomainError as error:
                 form.add_domain_error(error)
     else:

@@ -14,6 +14,7 @@ from core.errors import NotFound
 from recycling import selectors, services
 from recycling.api.filters import RecyclingRecordFilter
 from recycling.models import RecyclingRecord
+from vehicles import proof
 
 IsRecorder = organization_kind_in(*services.RECORDER_KINDS)
 PK_MAX = 2**63 - 1
@@ -32,6 +33,24 @@ class RecyclingIn(serializers.Serializer):
     )
     handed_to = serializers.IntegerField(
         min_value=1, max_value=PK_MAX, required=False, allow_null=True, help_text="handover: the receiving recycler"
+    )
+    # Proof that a vehicle taken back is at hand (vehicles/proof.py): one of the two, for kind=vehicle.
+    vehicle_code = serializers.CharField(
+        max_length=proof.CODE_TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="vehicle: proof that the bike is at hand, the public code on its QR label or the label's URL "
+        "(https://<host>/v/<code>); not needed for a bike the recycler took back already",
+    )
+    plate_no = serializers.CharField(
+        max_length=proof.PLATE_TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="vehicle: proof that the bike is at hand, the plate number of its active registration",
     )
 
 
@@ -72,6 +91,7 @@ class RecyclingListView(generics.GenericAPIView):
         return selectors.records_visible_to(self.request.user)
 
     @extend_schema(request=RecyclingIn, responses={201: RecordOut})
+    @proof.counts_failed_proofs
     @idempotent
     def post(self, request):
         if not IsRecorder().has_permission(request, self):
@@ -86,6 +106,8 @@ class RecyclingListView(generics.GenericAPIView):
             disposal=values["disposal"],
             manifest_no=values["manifest_no"],
             handed_to=values.get("handed_to"),
+            vehicle_code=values["vehicle_code"],
+            plate_no=values["plate_no"],
         )
         return Response(RecordOut(self.get_queryset().get(pk=record.pk)).data, status=201)
 

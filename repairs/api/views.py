@@ -18,6 +18,7 @@ from core.errors import InvalidInput
 from core.models import OrganizationKind
 from repairs import selectors, services
 from repairs.models import MAX_BATTERIES, MAX_NOTES, Repair, RepairFlag, RepairKind, RepairPhoto
+from vehicles import proof
 
 IsRepairShop = organization_kind_in(OrganizationKind.REPAIR_SHOP)
 
@@ -38,6 +39,24 @@ class RepairIn(serializers.Serializer):
     )
     notes = serializers.CharField(max_length=MAX_NOTES * 2, required=False, allow_blank=True, default="")
     performed_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    # Proof that the bike is at hand (vehicles/proof.py): one of the two, unless the shop repaired the bike before.
+    vehicle_code = serializers.CharField(
+        max_length=proof.CODE_TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="proof that the bike is at hand: the public code on its QR label, or the label's URL "
+        "(https://<host>/v/<code>); not needed for a bike the shop repaired before",
+    )
+    plate_no = serializers.CharField(
+        max_length=proof.PLATE_TEXT_MAX,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="proof that the bike is at hand: the plate number of its active registration",
+    )
 
 
 class RepairFilterIn(serializers.Serializer):
@@ -134,6 +153,7 @@ class RepairListView(generics.GenericAPIView):
     queryset = Repair.objects.none()  # for the schema's sake; reads go through repairs.selectors
 
     @extend_schema(request=RepairIn, responses={201: RepairOut}, operation_id="v1_repairs_create")
+    @proof.counts_failed_proofs
     @idempotent
     def post(self, request):
         if not IsRepairShop().has_permission(request, self):

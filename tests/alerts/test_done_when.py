@@ -77,6 +77,7 @@ def test_nonstandard_battery_from_repair_to_closed_loop(transactional_db, chain,
                 "/api/v1/repairs/",
                 {
                     "frame_no": vehicle.frame_no,
+                    "vehicle_code": vehicle.code,  # the bike is at hand
                     "kind": "battery_replacement",
                     "removed_battery_serials": [pack.serial],
                     "fitted_battery_serials": [foreign.serial],

@@ -169,6 +169,7 @@ def test_repairs_claiming_a_battery_fitted_elsewhere_or_recycled_raise_their_rul
         "/api/v1/repairs/",
         {
             "frame_no": bike.frame_no,
+            "vehicle_code": bike.code,  # the bike is at hand
             "kind": "battery_replacement",
             "fitted_battery_serials": [elsewhere.serial, recycled.serial],
         },

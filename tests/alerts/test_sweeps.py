@@ -42,6 +42,7 @@ def test_batteries_removed_more_than_30_days_ago_and_still_at_the_shop_raise_an_
             "/api/v1/repairs/",
             {
                 "frame_no": bike.frame_no,
+                "vehicle_code": bike.code,  # the bike is at hand
                 "kind": "battery_replacement",
                 "removed_battery_serials": [battery.serial],
                 "fitted_battery_serials": [workshop.spare_battery().serial],

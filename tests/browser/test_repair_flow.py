@@ -1,5 +1,5 @@
-"""The repair shop in the workshop, on a phone: upload a battery replacement, then find the removed battery in the
-list of batteries to hand over to recycling."""
+"""The repair shop in the workshop, on a phone: upload a battery replacement (the bike's QR label shows it is at hand),
+then find the removed battery in the list of batteries to hand over to recycling."""
 
 import pytest
 from playwright.sync_api import expect
@@ -58,6 +58,15 @@ def test_shop_uploads_a_battery_replacement_then_sees_the_battery_to_hand_over(p
     expect(page.get_by_test_id("removed_battery_serials")).to_have_value(old.serial)
     assert not Repair.objects.exists()
     page.get_by_test_id("fitted_battery_serials").fill(new.serial)
+    page.get_by_test_id("photos").set_input_files([{"name": "bike.jpg", "mimeType": "image/jpeg", "buffer": JPEG}])
+    page.get_by_test_id("repair-submit").click()
+
+    # The frame number alone does not show the bike is in the workshop: the refusal sits by the proof field.
+    expect(page.get_by_test_id("error-proof")).to_be_visible()
+    expect(page.get_by_test_id("proof")).to_have_attribute("data-scan", "code")
+    expect(page.get_by_test_id("fitted_battery_serials")).to_have_value(new.serial)
+    assert not Repair.objects.exists()
+    page.get_by_test_id("proof").fill(f"https://ebike.example.gov.cn/v/{vehicle.code}")  # the label, scanned
     page.get_by_test_id("photos").set_input_files([{"name": "bike.jpg", "mimeType": "image/jpeg", "buffer": JPEG}])
     page.get_by_test_id("repair-submit").dblclick()  # an impatient double tap
 

@@ -13,9 +13,10 @@ from dealers.services import sale_register
 from tests.chain import BUYER, Chain, _battery_model
 from tests.conftest import _member
 from vehicles.models import Battery, Vehicle
-from vehicles.registration import BuyerData
+from vehicles.registration import BuyerData, registration_cancel
 
 K = OrganizationKind
+CANCEL_REASON = "车主申请注销"
 
 
 @dataclass
@@ -46,6 +47,15 @@ class Recycling:
         )
         vehicle.refresh_from_db()
         battery.refresh_from_db()
+        return vehicle, battery
+
+    def cancelled_bike(self) -> tuple[Vehicle, Battery]:
+        """A sold bike whose owner had the registration cancelled (注销) by the police: ready to be taken back."""
+        vehicle, battery = self.sold_bike()
+        registration_cancel(
+            user=self.world.police, frame_no=vehicle.frame_no, reason=CANCEL_REASON, cancelled_at=timezone.now()
+        )
+        vehicle.refresh_from_db()
         return vehicle, battery
 
     def removed_at(self, holder: User, *, lead_acid: bool = False) -> Battery:

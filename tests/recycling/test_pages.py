@@ -92,10 +92,10 @@ def test_the_recycler_form_offers_the_disposals_and_not_the_handover(rc):
 
 
 def test_a_recycler_takes_back_a_bike_and_then_disposes_of_its_battery(rc):
-    vehicle, battery = rc.sold_bike()
+    vehicle, battery = rc.cancelled_bike()
     client = _logged_in(rc.recycler)
 
-    response = _record(client, kind="vehicle", ref=vehicle.frame_no, disposal="dismantle")
+    response = _record(client, kind="vehicle", ref=vehicle.frame_no, proof=vehicle.code, disposal="dismantle")
 
     record = RecyclingRecord.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/recycler/records/{record.pk}/"
@@ -146,8 +146,8 @@ def test_refusals_are_shown_in_words_next_to_the_code(rc):
     assert "No battery with this code." in _error(html, "ref")
     html = _record(client, ref=battery.serial, disposal="dismantle").content.decode()
     assert "fitted in a bike" in _error(html, "ref")
-    html = _record(client, kind="vehicle", ref=vehicle.frame_no, disposal="cascade_refused").content.decode()
-    assert _error(html, "disposal")
+    html = _record(client, kind="vehicle", ref=vehicle.frame_no, proof=vehicle.code, disposal="cascade_refused")
+    assert _error(html.content.decode(), "disposal")
     html = _record(client, ref="", disposal="").content.decode()
     assert _error(html, "ref") and _error(html, "disposal")
     assert not RecyclingRecord.objects.exists()
@@ -225,7 +225,7 @@ def _dispose_all(rc):
     client = _logged_in(rc.recycler)
     _record(client, ref=lead_acid.serial, disposal="hazardous_transfer", manifest_no="HW-2026-1")
     _record(client, ref=lithium.serial, disposal="dismantle")
-    _record(client, kind="vehicle", ref=vehicle.frame_no, disposal="dismantle")
+    _record(client, kind="vehicle", ref=vehicle.frame_no, proof=vehicle.code, disposal="dismantle")
     other = rc.removed_at(rc.other_recycler)
     _record(_logged_in(rc.other_recycler), ref=other.serial, disposal="dismantle")
     return client, lead_acid, lithium, vehicle, other
@@ -280,8 +280,8 @@ def test_an_empty_list_says_to_record_an_item(rc):
 
 
 def test_the_regulators_dossier_page_shows_the_bike_recycled(rc):
-    vehicle, _ = rc.sold_bike()
-    _record(_logged_in(rc.recycler), kind="vehicle", ref=vehicle.frame_no, disposal="dismantle")
+    vehicle, _ = rc.cancelled_bike()
+    _record(_logged_in(rc.recycler), kind="vehicle", ref=vehicle.frame_no, proof=vehicle.code, disposal="dismantle")
     html = _logged_in(rc.world.district_regulator).get(f"/records/vehicles/{vehicle.frame_no}/").content.decode()
     assert 'data-status="recycled"' in html
     assert _logged_in(rc.world.other_city_regulator).get(f"/records/vehicles/{vehicle.frame_no}/").status_code == 404

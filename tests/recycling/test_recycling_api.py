@@ -7,13 +7,16 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from core.models import Organization
 from recycling.models import RecyclingRecord
 from tests.chain import BUYER
 from tests.conftest import api_client
+from tests.recycling.conftest import CANCEL_REASON
 from vehicles.ledger import chain_verify
 from vehicles.models import Battery, Fitment, LifecycleEvent, Registration, Vehicle
+from vehicles.registration import registration_cancel
 
 URL = "/api/v1/recycling/"
 
@@ -24,6 +27,11 @@ def _post(user, headers=None, **body):
 
 def _dispose(rc, ref, disposal="dismantle", *, kind="battery", user=None, **extra):
     return _post(user or rc.recycler, kind=kind, ref=ref, disposal=disposal, **extra)
+
+
+def _take_back(rc, vehicle, *, user=None, **extra):
+    """A take-back of a bike shown to be at hand by its QR code."""
+    return _dispose(rc, vehicle.frame_no, kind="vehicle", user=user, vehicle_code=vehicle.code, **extra)
 
 
 _DEFAULT = object()
@@ -262,14 +270,14 @@ def test_a_shop_records_only_handovers_and_a_recycler_never_does(rc):
 
 
 def test_a_bike_is_only_dismantled(rc):
-    vehicle, _ = rc.sold_bike()
+    vehicle, _ = rc.cancelled_bike()
     for disposal in ("hazardous_transfer", "cascade_refused"):
-        response = _dispose(rc, vehicle.frame_no, disposal, kind="vehicle", manifest_no="X1")
+        response = _take_back(rc, vehicle, disposal=disposal, manifest_no="X1")
         error = _error(response, 400, "invalid_disposal")
         assert "disposal" in error["fields"]
     _error(_handover(rc, vehicle, kind="vehicle"), 400, "invalid_disposal")
     vehicle.refresh_from_db()
-    assert vehicle.status == "registered"
+    assert vehicle.status == "cancelled"
 
 
 def test_only_a_handover_names_a_receiver(rc):
@@ -282,11 +290,12 @@ def test_only_a_handover_names_a_receiver(rc):
 # --- a bike taken back ---------------------------------------------------------------------------------------
 
 
-def test_a_registered_bike_taken_back_ends_its_registration_and_releases_its_batteries(rc):
-    vehicle, battery = rc.sold_bike()
+def test_a_cancelled_bike_taken_back_keeps_its_cancellation_and_releases_its_batteries(rc):
+    vehicle, battery = rc.cancelled_bike()
     registration = Registration.objects.get(vehicle=vehicle)
+    cancelled_at = registration.ended_at
 
-    response = _dispose(rc, vehicle.frame_no, kind="vehicle")
+    response = _take_back(rc, vehicle)
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -296,8 +305,8 @@ def test_a_registered_bike_taken_back_ends_its_registration_and_releases_its_bat
     vehicle.refresh_from_db()
     assert (vehicle.status, vehicle.holder_id, vehicle.region_id) == ("recycled", rc.recycler.organization_id, "371402")
     registration.refresh_from_db()
-    assert (registration.status, registration.end_reason) == ("cancelled", "recycled")
-    assert registration.ended_at == record.recorded_at
+    assert (registration.status, registration.end_reason) == ("cancelled", CANCEL_REASON)
+    assert registration.ended_at == cancelled_at  # the owner's cancellation, as recorded
     fitment = Fitment.objects.get(vehicle=vehicle, battery=battery)
     assert fitment.removed_at is not None and fitment.removed_at >= fitment.fitted_at
     battery.refresh_from_db()
@@ -313,7 +322,8 @@ def test_a_registered_bike_taken_back_ends_its_registration_and_releases_its_bat
         "battery_removed",
         "recycled",
     ]
-    assert events[4].payload == {"registration": registration.pk, "reason": "recycled", "record": record.pk}
+    assert events[4].payload == {"registration": registration.pk, "reason": CANCEL_REASON}
+    assert events[4].organization_id == rc.world.police.organization_id
     assert events[5].battery_id == battery.pk and events[5].payload["record"] == record.pk
     assert events[6].payload == {
         "record": record.pk,
@@ -332,7 +342,7 @@ def test_a_registered_bike_taken_back_ends_its_registration_and_releases_its_bat
 
 def test_a_bike_never_sold_is_taken_back_without_a_registration_to_end(rc):
     vehicle, _ = rc.chain.in_stock(rc.world.dealer)
-    response = _dispose(rc, vehicle.frame_no, kind="vehicle")
+    response = _take_back(rc, vehicle)
     assert response.status_code == 201 and response.json()["batteries_released"] == []
     vehicle.refresh_from_db()
     assert vehicle.status == "recycled"
@@ -341,10 +351,10 @@ def test_a_bike_never_sold_is_taken_back_without_a_registration_to_end(rc):
 
 
 def test_a_bike_already_recycled_is_409_already_recycled(rc):
-    vehicle, _ = rc.sold_bike()
-    assert _dispose(rc, vehicle.frame_no, kind="vehicle").status_code == 201
-    _error(_dispose(rc, vehicle.frame_no, kind="vehicle"), 409, "already_recycled")
-    _error(_dispose(rc, vehicle.frame_no, kind="vehicle", user=rc.other_recycler), 409, "already_recycled")
+    vehicle, _ = rc.cancelled_bike()
+    assert _take_back(rc, vehicle).status_code == 201
+    _error(_take_back(rc, vehicle), 409, "already_recycled")
+    _error(_take_back(rc, vehicle, user=rc.other_recycler), 409, "already_recycled")
     assert RecyclingRecord.objects.count() == 1 and vehicle.events.filter(type="recycled").count() == 1
 
 
@@ -352,8 +362,6 @@ def test_a_lead_acid_battery_released_from_a_bike_must_go_as_hazardous_waste(rc)
     dealer = rc.world.dealer
     vehicle = rc.chain.vehicle(holder=dealer.organization, status=Vehicle.Status.IN_STOCK)
     battery = rc.chain.battery(model=rc.lead_acid_model, holder=dealer.organization, status="in_stock")
-    from django.utils import timezone
-
     from dealers.services import sale_register
     from vehicles.registration import BuyerData
 
@@ -364,7 +372,10 @@ def test_a_lead_acid_battery_released_from_a_bike_must_go_as_hazardous_waste(rc)
         buyer=BuyerData.clean(dict(BUYER)),
         sold_at=timezone.now(),
     )
-    assert _dispose(rc, vehicle.frame_no, kind="vehicle").status_code == 201  # the frame is not hazardous
+    registration_cancel(
+        user=rc.world.police, frame_no=vehicle.frame_no, reason=CANCEL_REASON, cancelled_at=timezone.now()
+    )
+    assert _take_back(rc, vehicle).status_code == 201  # the frame is not hazardous
     _error(_dispose(rc, battery.serial, "dismantle"), 422, "manifest_required")
     assert _dispose(rc, battery.serial, "hazardous_transfer", manifest_no="20263714000001").status_code == 201
 
@@ -517,8 +528,8 @@ def test_records_are_seen_by_the_parties_and_the_regulators_of_their_jurisdictio
     battery = rc.removed_at(rc.shop)
     _handover(rc, battery, to=rc.lc_recycler)
     handover = RecyclingRecord.objects.get()
-    vehicle, _ = rc.sold_bike()
-    _dispose(rc, vehicle.frame_no, kind="vehicle")
+    vehicle, _ = rc.cancelled_bike()
+    _take_back(rc, vehicle)
     take_back = RecyclingRecord.objects.exclude(pk=handover.pk).get()
 
     assert _ids(rc.recycler) == [take_back.pk]
@@ -556,7 +567,7 @@ def test_the_list_filters(rc):
     vehicle, _ = rc.chain.in_stock(rc.world.dealer)
     hazardous = _dispose(rc, lead_acid.serial, "hazardous_transfer", manifest_no="HW-1").json()["id"]
     dismantled = _dispose(rc, lithium.serial).json()["id"]
-    bike = _dispose(rc, vehicle.frame_no, kind="vehicle").json()["id"]
+    bike = _take_back(rc, vehicle).json()["id"]
 
     assert _ids(rc.recycler, kind="vehicle") == [bike]
     assert _ids(rc.recycler, kind="battery") == [dismantled, hazardous]
@@ -582,8 +593,11 @@ def test_the_public_record_of_a_recycled_bike_shows_it_recycled_with_issues(rc):
     assert before["status"] == "registered" and before["compliance"]["verdict"] == "compliant"
     from django.core.cache import cache
 
+    registration_cancel(
+        user=rc.world.police, frame_no=vehicle.frame_no, reason=CANCEL_REASON, cancelled_at=timezone.now()
+    )
     cache.clear()  # the public record is cached for a minute
-    _dispose(rc, vehicle.frame_no, kind="vehicle")
+    _take_back(rc, vehicle)
 
     record = api_client().get(f"/api/v1/public/vehicles/{vehicle.code}/").json()
     assert record["status"] == "recycled"
@@ -601,8 +615,8 @@ def test_the_public_record_of_a_recycled_bike_shows_it_recycled_with_issues(rc):
 
 
 def test_the_regulator_dossier_shows_the_bike_recycled_and_its_chain_intact(rc):
-    vehicle, _ = rc.sold_bike()
-    _dispose(rc, vehicle.frame_no, kind="vehicle")
+    vehicle, _ = rc.cancelled_bike()
+    _take_back(rc, vehicle)
     regulator = api_client(rc.world.district_regulator)
     dossier = regulator.get(f"/api/v1/vehicles/{vehicle.frame_no}/").json()
     assert dossier["status"] == "recycled" and dossier["owner"] is None and dossier["batteries"] == []
@@ -616,8 +630,8 @@ def test_the_regulator_dossier_shows_the_bike_recycled_and_its_chain_intact(rc):
 
 
 def test_the_ledger_keeps_no_personal_data(rc):
-    vehicle, battery = rc.sold_bike()
-    _dispose(rc, vehicle.frame_no, kind="vehicle")
+    vehicle, battery = rc.cancelled_bike()
+    _take_back(rc, vehicle)
     _dispose(rc, battery.serial)
     with connection.cursor() as cursor:
         cursor.execute("SELECT payload::text FROM vehicles_lifecycleevent")
@@ -638,6 +652,7 @@ def test_a_battery_swapped_at_a_shop_goes_through_the_first_station_to_its_dispo
         kind="battery_replacement",
         removed_battery_serials=[old.serial],
         fitted_battery_serials=[new.serial],
+        vehicle_code=vehicle.code,
     )
     old.refresh_from_db()
     assert (old.status, old.holder_id) == ("removed", rc.shop.organization_id)
@@ -647,7 +662,10 @@ def test_a_battery_swapped_at_a_shop_goes_through_the_first_station_to_its_dispo
     assert [e.type for e in _own_chain(old)] == ["produced", "handed_over", "recycled"]
     assert _intact(old)
 
-    response = _dispose(rc, vehicle.frame_no, kind="vehicle")
+    registration_cancel(
+        user=rc.world.police, frame_no=vehicle.frame_no, reason=CANCEL_REASON, cancelled_at=timezone.now()
+    )
+    response = _take_back(rc, vehicle)
     assert response.status_code == 201 and response.json()["batteries_released"] == [new.serial]
     assert _intact(vehicle) and _intact(new)
     assert [e.type for e in vehicle.events.order_by("seq")][-3:] == [

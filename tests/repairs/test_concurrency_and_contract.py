@@ -25,7 +25,12 @@ def test_two_shops_fitting_one_battery_at_once_fit_it_once(workshop):
     def upload(shop, bike):
         try:
             start.wait()
-            body = {"frame_no": bike.frame_no, "kind": "other", "fitted_battery_serials": [spare.serial]}
+            body = {
+                "frame_no": bike.frame_no,
+                "vehicle_code": bike.code,
+                "kind": "other",
+                "fitted_battery_serials": [spare.serial],
+            }
             response = api_client(shop).post(URL, body, format="json")
             results[bike.pk] = (response.status_code, response.json()["flags"])
         finally:

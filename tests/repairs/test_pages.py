@@ -41,6 +41,7 @@ def _body(token, vehicle, **overrides):
     body = {
         "form_token": token,
         "frame_no": vehicle.frame_no,
+        "proof": vehicle.code,  # scanned from the bike's QR label
         "kind": "brake_tyre",
         "removed_battery_serials": "",
         "fitted_battery_serials": "",
@@ -65,7 +66,9 @@ def _csv(response) -> list[list[str]]:
 
 
 def _upload(shop, vehicle, **extra) -> int:
-    response = api_client(shop).post("/api/v1/repairs/", {"frame_no": vehicle.frame_no, **extra}, format="json")
+    response = api_client(shop).post(
+        "/api/v1/repairs/", {"frame_no": vehicle.frame_no, "vehicle_code": vehicle.code, **extra}, format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
@@ -158,7 +161,7 @@ def test_errors_show_next_to_the_field_and_keep_what_was_typed(workshop):
     response = client.post(NEW, _body(token, vehicle, frame_no="140222699999999", notes="换刹车片"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "No registered bike" in _error(html, "frame_no") or "没有" in _error(html, "frame_no")
+    assert "No registered bike" in _error(html, "proof") or "没有" in _error(html, "proof")
     assert 'value="140222699999999"' in html and "换刹车片" in html
     assert _token(html) == token  # the same form, so a corrected retry still goes through once
 

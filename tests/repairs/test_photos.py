@@ -17,7 +17,9 @@ def _photo(content=JPEG, name="IMG_0001.jpg", content_type="image/jpeg"):
 @pytest.fixture
 def repair_id(workshop):
     vehicle, _ = workshop.bike()
-    response = api_client(workshop.shop).post(URL, {"frame_no": vehicle.frame_no, "kind": "other"}, format="json")
+    response = api_client(workshop.shop).post(
+        URL, {"frame_no": vehicle.frame_no, "vehicle_code": vehicle.code, "kind": "other"}, format="json"
+    )
     return response.json()["id"]
 
 

@@ -22,6 +22,7 @@ def _post(user, body, **extra):
 def _body(vehicle, **overrides):
     body = {
         "frame_no": vehicle.frame_no,
+        "vehicle_code": vehicle.code,  # the bike is at hand: its QR code (tests/repairs/test_proof.py)
         "kind": "brake_tyre",
         "removed_battery_serials": [],
         "fitted_battery_serials": [],

@@ -12,7 +12,7 @@ URL = "/api/v1/repairs/"
 
 
 def _upload(shop, vehicle, **extra) -> int:
-    body = {"frame_no": vehicle.frame_no, "kind": "brake_tyre", **extra}
+    body = {"frame_no": vehicle.frame_no, "vehicle_code": vehicle.code, "kind": "brake_tyre", **extra}
     response = api_client(shop).post(URL, body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()["id"]

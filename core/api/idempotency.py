@@ -14,9 +14,9 @@ import json
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.api.rendering import JSONRenderer
 from core.client_ip import client_ip
 from core.errors import Conflict, InvalidInput
 from core.models import IdempotencyKey

@@ -26,6 +26,12 @@ class TokenResponse(serializers.Serializer):
     organization = OrganizationBrief(allow_null=True)
 
 
+class MeOut(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField(help_text="admin, staff, or platform_admin")
+    organization = OrganizationBrief(allow_null=True)
+
+
 class OrganizationIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=OrganizationKind.choices)

@@ -118,7 +118,7 @@ class ApiTokenDetailView(APIView):
 
 
 class MeView(APIView):
-    @extend_schema(responses={200: s.TokenResponse})
+    @extend_schema(responses={200: s.MeOut})
     def get(self, request):
         user = request.user
         org = user.organization

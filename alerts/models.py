@@ -242,6 +242,8 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         constraints = [models.UniqueConstraint(fields=["subscription", "alert"], name="webhook_delivery_once")]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=models.Q(status="pending"), name="webhook_pending")
@@ -258,6 +260,10 @@ class AlertAttachment(models.Model):
     file = models.FileField(upload_to="alerts/%Y/%m/")
     content_type = models.CharField(max_length=64)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("alert photo")
+        verbose_name_plural = _("alert photos")
 
     def __str__(self) -> str:
         return self.file.name

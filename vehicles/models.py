@@ -300,6 +300,8 @@ class OutboxMessage(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
         indexes = [
             models.Index(fields=["id"], condition=Q(published_at__isnull=True), name="outbox_unpublished"),
         ]

@@ -9,6 +9,7 @@ from dealers.models import Sale
 from tests.browser.conftest import CHROMIUM, PHONE, screenshot
 from tests.chain import BUYER
 from tests.factories import PASSWORD
+from vehicles.models import Battery
 
 # As tests/browser/conftest.py launches Chromium.
 ARGS = [
@@ -24,8 +25,22 @@ WIDTH, HEIGHT = 640, 480
 READ = 20000  # ms: the first tap loads the reader and starts the camera; a busy machine takes its time
 
 
-def label_video(path, text: str, frames: int = 5) -> None:
-    """A YUV4MPEG2 video of a QR label of `text`, black on white, as a camera held over it would see it."""
+def _video(path, luma: bytearray, frames: int = 5) -> None:
+    """A YUV4MPEG2 video of one grey picture (4:2:0, the chroma planes neutral), as Chromium's fake camera plays it."""
+    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
+    with open(path, "wb") as video:
+        video.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            video.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
+
+
+def _paint(luma: bytearray, x: int, y: int, width: int, height: int) -> None:
+    for row in range(y, y + height):
+        luma[row * WIDTH + x : row * WIDTH + x + width] = bytes([16]) * width
+
+
+def label_video(path, text: str) -> None:
+    """A QR label of `text`, black on white, as a camera held over it sees it."""
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     qr.add_data(text)
     qr.make(fit=True)
@@ -36,25 +51,47 @@ def label_video(path, text: str, frames: int = 5) -> None:
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
-                for dy in range(scale):
-                    start = (top + y * scale + dy) * WIDTH + left + x * scale
-                    luma[start : start + scale] = bytes([16]) * scale
-    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
-    with open(path, "wb") as video:
-        video.write(f"YUV4MPEG2 W{WIDTH} H{HEIGHT} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            video.write(b"FRAME\n" + bytes(luma) + chroma + chroma)
+                _paint(luma, left + x * scale, top + y * scale, scale, scale)
+    _video(path, luma)
+
+
+# EAN-13 (GS1): the left half's digits in code L or G as the first digit says, the right half's in code R.
+_L = ["0001101", "0011001", "0010011", "0111101", "0100011", "0110001", "0101111", "0111011", "0110111", "0001011"]
+_R = ["".join("1" if bit == "0" else "0" for bit in code) for code in _L]
+_G = [code[::-1] for code in _R]
+_PARITY = ["LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG", "LGGLLG", "LGGGLL", "LGLGLL", "LGLGGL", "LGGLGL"]
+
+
+def ean13(first12: str) -> str:
+    """Twelve digits with their check digit."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str(-total % 10)
+
+
+def bar_code_video(path, digits: str) -> None:
+    """An EAN-13 bar code of `digits` (13 of them), as printed on a battery's label."""
+    left = "".join(
+        (_L if kind == "L" else _G)[int(d)] for kind, d in zip(_PARITY[int(digits[0])], digits[1:7], strict=True)
+    )
+    modules = "101" + left + "01010" + "".join(_R[int(d)] for d in digits[7:]) + "101"
+    scale = WIDTH * 8 // 10 // len(modules)
+    x0, y0 = (WIDTH - len(modules) * scale) // 2, HEIGHT // 4
+    luma = bytearray([235]) * (WIDTH * HEIGHT)
+    for i, bit in enumerate(modules):
+        if bit == "1":
+            _paint(luma, x0 + i * scale, y0, scale, HEIGHT // 2)
+    _video(path, luma)
 
 
 @pytest.fixture
 def camera_page(chromium, live_server, browser_settings, tmp_path):
-    """`camera_page(text)`: a phone-sized page in a Chromium whose camera shows a QR label of `text`; with
-    `allowed=False` the site is not allowed to use the camera (the prompt is dismissed)."""
+    """`camera_page(text)`: a phone-sized page in a Chromium whose camera shows a QR label of `text` (or with
+    `bar_code=True`, an EAN-13 bar code of it); with `allowed=False` the site may not use the camera."""
     browsers = []
 
-    def open_page(text: str, *, allowed: bool = True):
+    def open_page(text: str, *, bar_code: bool = False, allowed: bool = True):
         video = tmp_path / "label.y4m"
-        label_video(video, text)
+        (bar_code_video if bar_code else label_video)(video, text)
         browser = chromium.browser_type.launch(
             executable_path=CHROMIUM,
             args=[
@@ -132,6 +169,22 @@ def test_scanning_labels_into_the_delivery_list_shows_each_verdict(camera_page, 
     page.get_by_test_id("scan-codes").tap()  # the same label again is listed once
     expect(page.get_by_test_id("scanner")).not_to_be_visible(timeout=READ)
     expect(page.get_by_test_id("codes")).to_have_value(f"{vehicle.code}\n")
+
+
+def test_scanning_a_batterys_bar_code_adds_it_to_the_battery_list(camera_page, chain):
+    dealer = chain.world.dealer
+    vehicle, battery = chain.in_stock(dealer)
+    Battery.objects.filter(pk=battery.pk).update(serial=ean13("690482000001"))  # a pack labelled with an EAN-13
+    battery.refresh_from_db()
+    page = camera_page(battery.serial, bar_code=True)
+    _log_in(page, dealer.username)
+    page.goto("/dealer/sales/new/")
+    page.get_by_test_id("frame_no").fill(vehicle.frame_no)
+
+    page.get_by_test_id("scan-battery_serials").tap()
+
+    expect(page.get_by_test_id("battery_serials")).to_have_value(f"{battery.serial}\n", timeout=READ)
+    expect(page.get_by_test_id("pair-check")).to_have_attribute("data-ready", "true")
 
 
 def test_a_code_the_field_does_not_take_keeps_the_reader_open_until_cancelled(camera_page, chain):

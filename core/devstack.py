@@ -40,7 +40,7 @@ _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") el
 
 
 class Stop(Exception):
-    """SIGTERM/SIGHUP turned into an exception so the cleanup in `finally` blocks runs."""
+    """SIGINT/SIGTERM/SIGHUP turned into an exception so the cleanup in `finally` blocks runs."""
 
 
 def _raise_stop(signum: int, _frame: object) -> None:
@@ -360,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     os.chdir(ROOT)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too, explicitly: a shell script that starts this in the background (`python3 dev.py demo &`) starts
+    # it with SIGINT ignored, and Python then installs no Ctrl-C handler of its own, so `kill -INT` did nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_stop)
     return COMMANDS[argv[0]](argv[1:])
 

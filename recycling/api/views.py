@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -90,7 +90,22 @@ class RecyclingListView(generics.GenericAPIView):
     def get_queryset(self):
         return selectors.records_visible_to(self.request.user)
 
-    @extend_schema(request=RecyclingIn, responses={201: RecordOut})
+    @extend_schema(
+        request=RecyclingIn,
+        responses={
+            201: RecordOut,
+            400: OpenApiResponse(
+                description="Invalid input (`invalid_disposal`, `unknown_recycler`, `invalid_manifest_no` …), or "
+                "`unknown_item`: no battery with this code, or no bike with this frame number shown to be at hand "
+                "(`vehicle_code` or `plate_no` missing or wrong); the same answer either way."
+            ),
+            409: OpenApiResponse(
+                description="`already_recycled`, `battery_fitted`, `not_held`, `registration_active` (the bike is "
+                "still registered: the owner cancels the registration first, or it comes through a trade-in), or "
+                "`idempotency_key_reused`."
+            ),
+        },
+    )
     @proof.counts_failed_proofs
     @idempotent
     def post(self, request):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -152,7 +152,18 @@ class RepairListView(generics.GenericAPIView):
 
     queryset = Repair.objects.none()  # for the schema's sake; reads go through repairs.selectors
 
-    @extend_schema(request=RepairIn, responses={201: RepairOut}, operation_id="v1_repairs_create")
+    @extend_schema(
+        request=RepairIn,
+        responses={
+            201: RepairOut,
+            400: OpenApiResponse(
+                description="Invalid input (`unknown_kind`, `battery_required`, `out_of_range` …), or "
+                "`unknown_vehicle`: no registered bike has this frame number, or it is not shown to be at hand "
+                "(`vehicle_code` or `plate_no` missing or wrong); the same answer either way."
+            ),
+        },
+        operation_id="v1_repairs_create",
+    )
     @proof.counts_failed_proofs
     @idempotent
     def post(self, request):

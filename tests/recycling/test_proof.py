@@ -129,11 +129,15 @@ def test_batteries_need_no_proof(rc):
     assert response.status_code == 201, response.json()
 
 
-def test_the_schema_documents_the_proof_fields(db):
-    schemas = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["components"]["schemas"]
+def test_the_schema_documents_the_proof_fields_and_the_refusals(db):
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    schemas = schema["components"]["schemas"]
     fields = schemas["RecyclingInRequest"]["properties"]
     assert {"vehicle_code", "plate_no"} <= set(fields)
     assert not {"vehicle_code", "plate_no"} & set(schemas["RecyclingInRequest"].get("required", []))
+    responses = schema["paths"]["/api/v1/recycling/"]["post"]["responses"]
+    assert "registration_active" in responses["409"]["description"]
+    assert "unknown_item" in responses["400"]["description"] and "content" in responses["409"]
 
 
 # --- the page ---------------------------------------------------------------------------------------------------

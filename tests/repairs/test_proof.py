@@ -121,6 +121,8 @@ def test_the_schema_documents_the_proof_fields(db):
     assert {"vehicle_code", "plate_no"} <= set(fields)
     assert "QR" in fields["vehicle_code"]["description"] and "plate" in fields["plate_no"]["description"]
     assert not {"vehicle_code", "plate_no"} & set(schema["RepairInRequest"].get("required", []))
+    paths = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    assert "unknown_vehicle" in paths["/api/v1/repairs/"]["post"]["responses"]["400"]["description"]
 
 
 # --- the page ---------------------------------------------------------------------------------------------------

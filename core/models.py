@@ -163,6 +163,33 @@ class Organization(models.Model):
             self.qualification_valid_until is None or self.qualification_valid_until >= day
         )
 
+    def qualification_state(self, day: dt.date) -> str:
+        """One of QualificationState: what the directory and the API say of the enterprise's filed qualification."""
+        if self.kind not in QUALIFICATION_KINDS:
+            return QualificationState.NOT_REQUIRED
+        if not self.qualification_no:
+            return QualificationState.MISSING
+        if not self.qualification_valid_on(day):
+            return QualificationState.EXPIRED
+        until = self.qualification_valid_until
+        if until is not None and (until - day).days < QUALIFICATION_WARNING_DAYS:
+            return QualificationState.EXPIRING
+        return QualificationState.VALID
+
+
+class QualificationState(models.TextChoices):
+    VALID = "valid", _("valid")
+    EXPIRING = "expiring", _("expiring soon")
+    EXPIRED = "expired", _("expired")
+    MISSING = "missing", _("not filed")
+    NOT_REQUIRED = "not_required", _("not required")
+
+
+# The kinds whose work needs a qualification filed with the regulator: repair shops (维修资质备案, DOMAIN: "repair
+# shops must file their qualification") and recyclers (回收经营备案, hazardous-waste permits for lead-acid packs).
+QUALIFICATION_KINDS = frozenset({OrganizationKind.REPAIR_SHOP, OrganizationKind.RECYCLER})
+QUALIFICATION_WARNING_DAYS = 30
+
 
 class User(AbstractUser):
     """A person who logs in. Everyone but the platform administrator belongs to one organization."""

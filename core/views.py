@@ -3,14 +3,16 @@
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core.exports import csv_response
 from core.home import home_for
-from core.models import Organization, OrganizationKind
+from core.models import QUALIFICATION_KINDS, Organization, OrganizationKind, QualificationState
 from core.pages import page_of
 from core.selectors import organizations_visible_to
 
@@ -35,24 +37,45 @@ def organizations(request):
     query = request.GET.get("q", "").strip()
     if query:
         queryset = queryset.filter(name__contains=query)
+    today = timezone.localdate()
+    problems = request.GET.get("qualification") == "problems"
+    if problems:  # the shops and recyclers working without a valid qualification
+        lapsed = Q(qualification_no="") | Q(qualification_valid_until__lt=today)
+        queryset = queryset.filter(lapsed, kind__in=QUALIFICATION_KINDS)
+    states = dict(QualificationState.choices)
     if request.GET.get("export") == "csv":
+        header = [_("Name"), _("Kind"), _("Region"), _("Unified social credit code"), _("Qualification")]
+        header += [_("Qualification valid until"), _("Qualification status"), _("Status")]
         return csv_response(
             "organizations.csv",
-            [_("Name"), _("Kind"), _("Region"), _("Unified social credit code"), _("Qualification"), _("Status")],
+            header,
             (
-                [o.name, o.get_kind_display(), o.region_id, o.uscc, o.qualification_no, o.get_status_display()]
+                [
+                    o.name,
+                    o.get_kind_display(),
+                    o.region_id,
+                    o.uscc,
+                    o.qualification_no,
+                    o.qualification_valid_until or "",
+                    states[o.qualification_state(today)],
+                    o.get_status_display(),
+                ]
                 for o in queryset.iterator()
             ),
         )
     page = page_of(request, queryset)
+    rows = [{"org": o, "qualification": o.qualification_state(today)} for o in page.object_list]
     return render(
         request,
         "core/organizations.html",
         {
             "page": page,
+            "rows": rows,
             "kinds": OrganizationKind.choices,
             "kind": kind,
             "q": query,
+            "problems": problems,
+            "qualification_labels": states,
             "statuses": dict(Organization.Status.choices),
         },
     )

@@ -1,9 +1,11 @@
 """Input and output shapes of the provisioning and auth endpoints (API.md "Provisioning"), and API tokens."""
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.models import ApiToken, AuditEntry, Organization, OrganizationKind, Region, User
+from core.models import ApiToken, AuditEntry, Organization, OrganizationKind, QualificationState, Region, User
 from core.tokens import token_is
 
 
@@ -61,6 +63,10 @@ class OrganizationUpdate(serializers.Serializer):
 class OrganizationOut(serializers.ModelSerializer):
     region_code = serializers.CharField(source="region_id")
     region_name = serializers.CharField(source="region.name")
+    qualification_status = serializers.SerializerMethodField(
+        help_text="repair shops and recyclers: valid, expiring (within 30 days), expired or missing; others: "
+        "not_required"
+    )
 
     class Meta:
         model = Organization
@@ -74,9 +80,14 @@ class OrganizationOut(serializers.ModelSerializer):
             "qualification_no",
             "qualification_valid_until",
             "enterprise_code",
+            "qualification_status",
             "status",
             "created_at",
         ]
+
+    @extend_schema_field(serializers.ChoiceField(choices=QualificationState.choices))
+    def get_qualification_status(self, org: Organization) -> str:
+        return org.qualification_state(timezone.localdate())
 
 
 class UserIn(serializers.Serializer):

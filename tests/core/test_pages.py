@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from tests.conftest import api_client
 from tests.factories import PASSWORD
 
 
@@ -119,3 +120,58 @@ def test_organization_directory_exports_what_the_viewer_may_see_as_csv(world):
     lines = text.strip().splitlines()
     assert lines[0].startswith("名称,类型")
     assert len(lines) == 2 and "德城区车行" in lines[1]
+
+
+def test_the_directory_shows_each_shops_qualification_and_filters_the_lapsed(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.models import OrganizationKind, Region
+    from tests.factories import OrganizationFactory
+
+    today, region = timezone.localdate(), Region.objects.get(code="371402")
+    shops = {
+        "valid": OrganizationFactory(
+            kind=OrganizationKind.REPAIR_SHOP,
+            region=region,
+            name="有证维修部",
+            qualification_no="WX-1",
+            qualification_valid_until=today + dt.timedelta(days=200),
+        ),
+        "expiring": OrganizationFactory(
+            kind=OrganizationKind.REPAIR_SHOP,
+            region=region,
+            name="快到期维修部",
+            qualification_no="WX-2",
+            qualification_valid_until=today + dt.timedelta(days=5),
+        ),
+        "expired": OrganizationFactory(
+            kind=OrganizationKind.RECYCLER,
+            region=region,
+            name="过期回收站",
+            qualification_no="HS-3",
+            qualification_valid_until=today - dt.timedelta(days=1),
+        ),
+        "missing": OrganizationFactory(
+            kind=OrganizationKind.REPAIR_SHOP, region=region, name="无证维修部", qualification_no=""
+        ),
+    }
+    client = _logged_in(world.district_regulator)
+    html = client.get("/organizations/").content.decode()
+    for state, shop in shops.items():
+        row = html[html.index(f'data-org="{shop.pk}"') :].split("</tr>")[0]
+        assert f'data-state="{state}"' in row, state
+    row = html[html.index(f'data-org="{shops["missing"].pk}"') :].split("</tr>")[0]
+    assert "未备案" in row and "正常" in row  # the account is active; the qualification is what is missing
+    dealer_row = html[html.index(f'data-org="{world.dealer.organization_id}"') :].split("</tr>")[0]
+    assert 'data-state="not_required"' in dealer_row
+
+    lapsed = client.get("/organizations/", {"qualification": "problems"}).content.decode()
+    assert "过期回收站" in lapsed and "无证维修部" in lapsed
+    assert "有证维修部" not in lapsed and "快到期维修部" not in lapsed and "德城区车行" not in lapsed
+
+    api = api_client(world.district_regulator).get(f"/api/v1/organizations/{shops['missing'].pk}/").json()
+    assert api["qualification_status"] == "missing"
+    outsider = _logged_in(world.other_city_regulator).get("/organizations/").content.decode()
+    assert "无证维修部" not in outsider

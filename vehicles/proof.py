@@ -192,6 +192,5 @@ def proof_failure_record(
             "failed_proofs": len(tried),
             "window_hours": int(FAILED_PROOFS_WINDOW.total_seconds() // 3600),
             "frame_nos": list(dict.fromkeys(tried))[:EVIDENCE_FRAME_NOS_MAX],
-            "audit_action": AUDIT_ACTION,
         },
     )

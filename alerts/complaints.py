@@ -290,6 +290,7 @@ def complaint_file(*, category, description, vehicle_code=None, contact_phone=No
                         battery_serial=battery.serial if battery else "",
                         vehicle_id=fitted_in.pk if fitted_in else None,
                         frame_no=fitted_in.frame_no if fitted_in else "",
+                        organization_id=fitted_in.dealer_id if fitted_in else None,  # as the `complaint` rule does
                     ),
                 )
             ]

@@ -35,7 +35,7 @@ class Context:
     """
 
     def __init__(self, events: list[LifecycleEvent]):
-        self._vehicles = Vehicle.objects.only("id", "frame_no", "model_id").in_bulk(
+        self._vehicles = Vehicle.objects.only("id", "frame_no", "model_id", "dealer_id").in_bulk(
             {e.vehicle_id for e in events if e.vehicle_id}
         )
         battery_ids = {e.battery_id for e in events if e.battery_id}

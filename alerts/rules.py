@@ -100,7 +100,10 @@ def _number(value) -> Decimal | None:
         return None
 
 
-def _about_vehicle(event, ctx, *, rule_code: str, key: str, evidence: dict, battery=None) -> Finding:
+def _about_vehicle(
+    event, ctx, *, rule_code: str, key: str, evidence: dict, battery=None, organization_id: int | None = None
+) -> Finding:
+    """A finding about the event's bike; the enterprise concerned is the event's, unless the rule names another."""
     vehicle = ctx.vehicle(event.vehicle_id)
     return Finding(
         rule=rule_code,
@@ -111,7 +114,7 @@ def _about_vehicle(event, ctx, *, rule_code: str, key: str, evidence: dict, batt
         frame_no=vehicle.frame_no if vehicle else "",
         battery_id=battery.pk if battery else None,
         battery_serial=battery.serial if battery else "",
-        organization_id=event.organization_id,
+        organization_id=organization_id or event.organization_id,
     )
 
 
@@ -327,6 +330,9 @@ def _flagged_batteries(event, ctx, rule_code: str, flag: str) -> list[Finding]:
     on={EventType.COMPLAINT},
 )
 def complaint(event, ctx):
+    """A consumer's complaint about a bike; the enterprise concerned is the dealer that sold it (it answers to the
+    buyer), none for a bike not sold yet."""
+    vehicle = ctx.vehicle(event.vehicle_id)
     return [
         _about_vehicle(
             event,
@@ -334,6 +340,7 @@ def complaint(event, ctx):
             rule_code=RuleCode.COMPLAINT,
             key=f"complaint:{event.payload.get('complaint')}",
             evidence={"complaint": event.payload.get("complaint"), "category": event.payload.get("category")},
+            organization_id=vehicle.dealer_id if vehicle else None,
         )
     ]
 

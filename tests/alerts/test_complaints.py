@@ -86,7 +86,12 @@ def test_a_complaint_about_a_bike_is_a_ledger_event_and_its_alert_goes_to_the_bi
         "dispatched",
     )
     assert alert.dedup_key == f"COMPLAINT:complaint:{complaint.pk}"
-    assert (alert.frame_no, alert.vehicle_id, alert.organization_id) == (sold.frame_no, sold.pk, None)
+    # the enterprise concerned is the dealer that sold the bike: it answers to the buyer
+    assert (alert.frame_no, alert.vehicle_id, alert.organization_id) == (
+        sold.frame_no,
+        sold.pk,
+        chain.world.dealer.organization_id,
+    )
     assert alert.evidence == {"complaint": complaint.pk, "category": "battery_fire_risk"}
     assert alert.regulator == chain.world.district_regulator.organization
     assert set(AlertDelivery.objects.filter(alert=alert).values_list("organization__name", flat=True)) == {
@@ -94,10 +99,13 @@ def test_a_complaint_about_a_bike_is_a_ledger_event_and_its_alert_goes_to_the_bi
     }
     assert _visible(chain.world.district_regulator) == [alert.pk]
     assert _visible(chain.world.city_regulator) == [alert.pk]
+    assert _visible(chain.world.dealer) == [alert.pk]  # the seller, to rectify; not the complaint's text or phone
+    seen_by_dealer = api_client(chain.world.dealer).get(f"/api/v1/alerts/{alert.pk}/").content.decode()
+    assert PHONE not in seen_by_dealer and TEXT not in seen_by_dealer  # the regulator relays what is needed
     for outsider in (
         chain.world.other_district_regulator,
         chain.world.other_city_regulator,
-        chain.world.dealer,  # the seller does not see complaints about its bikes
+        chain.world.other_dealer,
         chain.world.police,
     ):
         assert _visible(outsider) == [], outsider
@@ -156,6 +164,7 @@ def test_a_complaint_about_a_fitted_battery_names_the_battery_and_its_bike(chain
     alert = _alert_of(complaint)
     assert (alert.battery_serial, alert.frame_no) == (battery.serial, sold.frame_no)
     assert alert.regulator == chain.world.district_regulator.organization
+    assert alert.organization_id == chain.world.dealer.organization_id  # the seller of the bike it is in
 
 
 def test_a_loose_battery_goes_to_the_region_picked_or_else_its_own(chain):

@@ -10,7 +10,7 @@ from core.models import Organization, OrganizationKind
 from dealers.forms import CounterForm, LedgerFilterForm
 from recycling import selectors, services
 from recycling.models import RecyclingRecord
-from vehicles.labels import frame_no_of, serials_of
+from vehicles.labels import frame_no_of, label_code, serials_of
 from vehicles.proof import CODE_TEXT_MAX
 
 Kind = RecyclingRecord.Kind
@@ -81,6 +81,10 @@ class RecyclingForm(CounterForm):
         if self.cleaned_data.get("kind") == Kind.VEHICLE:
             return frame_no_of(ref)
         return serials_of([ref.strip().upper()])[0]
+
+    def clean_proof(self) -> str:
+        # A bike's QR label read into the code field proves that the bike is at hand as well.
+        return self.cleaned_data["proof"] or label_code(self.data.get("ref")) or ""
 
     def service_data(self) -> dict:
         """The cleaned form as `recycling_record` takes it: the proof goes in as the code and as the plate."""

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import DomainError
 from core.submissions import form_token_valid
 from repairs.models import MAX_BATTERIES, MAX_MEASURED_SPEED_KMH, MAX_MOTOR_POWER_W, MAX_NOTES, RepairFlag, RepairKind
-from vehicles.labels import frame_no_of, serials_of
+from vehicles.labels import frame_no_of, label_code, serials_of
 from vehicles.proof import CODE_TEXT_MAX
 
 STALE_FORM = _("This form was out of date. Check it and submit it again.")
@@ -61,7 +61,7 @@ class RepairForm(forms.Form):
     """Upload a repair. Shapes are checked here; the service decides everything about the bike and batteries."""
 
     form_token = forms.CharField(required=False, widget=forms.HiddenInput)
-    frame_no = forms.CharField(label=_("Frame number"), max_length=32)
+    frame_no = forms.CharField(label=_("Frame number"), max_length=CODE_TEXT_MAX)  # or a QR label's URL
     # The bike's QR code (or the label's URL) or its plate: the service tries the one text as either.
     proof = forms.CharField(label=_("Bike's QR code or plate number"), required=False, max_length=CODE_TEXT_MAX)
     kind = forms.ChoiceField(label=_("Kind of repair"), choices=RepairKind.choices)
@@ -114,6 +114,10 @@ class RepairForm(forms.Form):
 
     def clean_frame_no(self) -> str:
         return frame_no_of(self.cleaned_data["frame_no"])  # a scanned QR label names its bike
+
+    def clean_proof(self) -> str:
+        # The bike's QR label read into the frame number field proves that the bike is at hand as well.
+        return self.cleaned_data["proof"] or label_code(self.data.get("frame_no")) or ""
 
     def service_data(self) -> dict:
         """The cleaned form as `repair_record` takes it: the proof goes in as the code and as the plate."""

@@ -162,16 +162,21 @@
     say(field, text);
   }
 
+  // A flex row of its own rather than Pico's role="group": in that one, Chromium scrolled the page when a textarea
+  // in it lost focus, so the tap on the submit button landed elsewhere.
   fields.forEach(function (field) {
     var group = document.createElement("div");
-    group.setAttribute("role", "group");
     group.setAttribute("data-scan-group", "");
+    group.style.cssText = "display:flex;gap:.5rem;margin-bottom:var(--pico-spacing)";
+    group.style.alignItems = field.tagName === "TEXTAREA" ? "flex-start" : "stretch";
     field.parentNode.insertBefore(group, field);
     group.appendChild(field);
+    field.style.marginBottom = "0";
+    field.style.minWidth = "0";
     var button = document.createElement("button");
     button.type = "button";
     button.className = "secondary";
-    button.style.cssText = "flex:0 0 auto;white-space:nowrap;padding-left:1rem;padding-right:1rem";
+    button.style.cssText = "flex:0 0 auto;width:auto;margin:0;white-space:nowrap;padding-left:1rem;padding-right:1rem";
     button.textContent = texts.textButton;
     button.setAttribute("aria-label", texts.textButtonLabel);
     button.setAttribute("data-testid", "scan-" + field.name);

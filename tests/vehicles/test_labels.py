@@ -80,3 +80,23 @@ def test_the_recycling_form_reads_a_scanned_label_as_the_item_of_the_kind_chosen
     assert ref("vehicle", f"https://jg.example.cn/v/{vehicle.code}") == vehicle.frame_no
     assert ref("battery", battery.code) == battery.serial
     assert ref("battery", vehicle.code) == vehicle.code  # a bike's label is not a battery: left as scanned
+
+
+def test_a_label_read_into_the_frame_number_field_is_the_proof_that_the_bike_is_at_hand(chain):
+    vehicle = chain.vehicle()
+    scanned = f"https://jg.example.cn/v/{vehicle.code}"  # as a hardware scanner types it
+    repair = RepairForm({"form_token": TOKEN, "frame_no": scanned, "kind": "other"})
+    assert repair.is_valid(), repair.errors
+    assert repair.service_data()["frame_no"] == vehicle.frame_no
+    assert repair.service_data()["vehicle_code"] == vehicle.code
+
+    typed = RepairForm({"form_token": TOKEN, "frame_no": vehicle.frame_no, "kind": "other"})
+    assert typed.is_valid() and typed.service_data()["vehicle_code"] == ""  # a frame number proves nothing
+
+    recycler = _member(OrganizationKind.RECYCLER, "371402", name="德州市绿源再生资源回收有限公司").organization
+    take_back = RecyclingForm(
+        {"form_token": TOKEN, "kind": "vehicle", "ref": vehicle.code, "disposal": "dismantle"}, organization=recycler
+    )
+    assert take_back.is_valid(), take_back.errors
+    assert take_back.service_data()["ref"] == vehicle.frame_no
+    assert take_back.service_data()["vehicle_code"] == vehicle.code

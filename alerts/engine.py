@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import Alert, AlertDelivery, AlertRequest, AlertTransition, Severity, WebhookDelivery
@@ -241,9 +242,58 @@ def drain_outbox(limit: int = BATCH) -> int:
     return len(messages)
 
 
+REPEATS_KEPT = 50  # the newest repeats listed in an alert's evidence; `occurrences` counts them all
+
+
+def _subject(request: AlertRequest) -> tuple:
+    """What makes two requests the same finding: the rule, the item and the enterprise concerned."""
+    return (request.rule, request.frame_no, request.battery_serial, request.organization_id)
+
+
+def _open_alerts_for(requests: list[AlertRequest]) -> dict[tuple, Alert]:
+    """The open alerts (not closed or dismissed) already raised about these requests' subjects."""
+    # Each through its index: the frame number's, the serial's, or the enterprise's for a finding about neither.
+    about = Q()
+    if frame_nos := {r.frame_no for r in requests if r.frame_no}:
+        about |= Q(frame_no__in=frame_nos)
+    if serials := {r.battery_serial for r in requests if r.battery_serial}:
+        about |= Q(battery_serial__in=serials)
+    if enterprises := {r.organization_id for r in requests if not (r.frame_no or r.battery_serial)}:
+        about |= Q(organization_id__in=enterprises, frame_no="", battery_serial="")
+    candidates = (
+        Alert.objects.select_for_update(of=("self",))
+        .filter(about, rule__in={r.rule for r in requests}, event_id__isnull=True)  # raised from requests
+        .exclude(status__in=(Alert.Status.CLOSED, Alert.Status.DISMISSED))
+    )
+    found = {}
+    for alert in candidates.order_by("created_at", "id"):
+        found.setdefault((alert.rule, alert.frame_no, alert.battery_serial, alert.organization_id), alert)
+    return found
+
+
+def _add_repeats(alert: Alert, repeats: list[AlertRequest]) -> None:
+    """A finding seen again while its alert is open (the same refused code in another delivery) adds to that
+    alert: its evidence counts and lists the repeats, and its history records each one. No second alert."""
+    evidence = dict(alert.evidence or {})
+    listed = list(evidence.get("repeats") or [])
+    listed += [{"source": r.source, "at": r.created_at.isoformat(), **_repeat_context(r)} for r in repeats]
+    evidence["repeats"] = listed[-REPEATS_KEPT:]
+    evidence["occurrences"] = int(evidence.get("occurrences") or 1) + len(repeats)
+    Alert.objects.filter(pk=alert.pk).update(evidence=evidence)
+    AlertTransition.objects.bulk_create(
+        AlertTransition(alert=alert, action="repeat", from_status=alert.status, to_status=alert.status, note=r.source)
+        for r in repeats
+    )
+
+
+def _repeat_context(request: AlertRequest) -> dict:
+    return {key: request.evidence[key] for key in ("dealer", "reasons") if key in (request.evidence or {})}
+
+
 @transaction.atomic
 def drain_alert_requests(limit: int = BATCH) -> int:
-    """Turn stored alert requests (e.g. refused deliveries) into alerts through the same path."""
+    """Turn stored alert requests (e.g. refused deliveries) into alerts through the same path; a request about a
+    subject whose alert is still open adds to that alert instead (`_add_repeats`)."""
     requests = list(
         AlertRequest.objects.select_for_update(skip_locked=True)
         .filter(processed_at__isnull=True)
@@ -255,9 +305,17 @@ def drain_alert_requests(limit: int = BATCH) -> int:
     serials = {r.battery_serial for r in requests if r.battery_serial}
     vehicles = {v.frame_no: v.pk for v in Vehicle.objects.filter(frame_no__in=frame_nos)}
     batteries = {b.serial: b.pk for b in Battery.objects.filter(serial__in=serials)}
+    open_alerts = _open_alerts_for(requests)
+    repeats: dict[tuple, list[AlertRequest]] = {}
+    first_of: dict[tuple, str] = {}  # subject → dedup key of the alert this batch raises for it
     findings = []
     for request in requests:
+        subject = _subject(request)
+        if subject in open_alerts or subject in first_of:
+            repeats.setdefault(subject, []).append(request)
+            continue
         key = f"{request.rule}:request:{request.pk}"
+        first_of[subject] = key
         findings.append(
             (
                 Source(request.created_at),
@@ -275,5 +333,11 @@ def drain_alert_requests(limit: int = BATCH) -> int:
             )
         )
     raise_findings(findings)
+    if repeats:
+        raised = Alert.objects.in_bulk([first_of[s] for s in repeats if s in first_of], field_name="dedup_key")
+        for subject, again in repeats.items():
+            alert = open_alerts.get(subject) or raised.get(first_of.get(subject))
+            if alert is not None:
+                _add_repeats(alert, again)
     AlertRequest.objects.filter(pk__in=[r.pk for r in requests]).update(processed_at=timezone.now())
     return len(requests)

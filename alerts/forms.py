@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "acknowledge": _("Acknowledge"),
     "dispatch": _("Dispatched"),
     "escalate": _("Escalated"),
+    "repeat": _("Seen again"),
 }
 
 # The steps the inbox applies to several alerts at once, by the part the user plays.

@@ -20,6 +20,7 @@ class RuleCode(models.TextChoices):
     MOD_SPEED_UNLOCK = "MOD_SPEED_UNLOCK", _("speed limiter removed")
     MOD_MOTOR_POWER = "MOD_MOTOR_POWER", _("over-power motor fitted")
     PRODUCT_UNCERTIFIED = "PRODUCT_UNCERTIFIED", _("uncertified product")
+    PRODUCT_UNREGISTERED = "PRODUCT_UNREGISTERED", _("product not registered on the platform")
     BATTERY_DUPLICATE = "BATTERY_DUPLICATE", _("battery claimed in two places")
     BATTERY_RECYCLED_REAPPEARS = "BATTERY_RECYCLED_REAPPEARS", _("recycled battery reappears")
     SHOP_UNQUALIFIED = "SHOP_UNQUALIFIED", _("unqualified repair shop")

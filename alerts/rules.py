@@ -352,6 +352,12 @@ rule(
     category=Category.PRODUCT,
     severity=Severity.HIGH,
 )(None)
+rule(
+    RuleCode.PRODUCT_UNREGISTERED,
+    name=_("not registered on the platform, possibly counterfeit (未在平台登记)"),
+    category=Category.PRODUCT,
+    severity=Severity.HIGH,
+)(None)
 rule(RuleCode.STOCK_MISMATCH, name=_("stock mismatch (进销存不符)"), category=Category.STOCK, severity=Severity.MEDIUM)(
     None
 )

@@ -4,7 +4,6 @@ own alerts on a phone. Every step goes through `alerts.services.alert_transition
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 from django.contrib import messages
@@ -19,9 +18,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alerts import selectors, services
@@ -40,10 +37,9 @@ from alerts.models import (
     AlertAttachment,
     AlertDelivery,
     AlertTransition,
-    ComplaintCategory,
-    RuleCode,
     Severity,
 )
+from alerts.presentation import evidence_rows, local_text, region_names, rule_name, sla_of
 from alerts.rules import REGISTRY
 from core.audit import unmask_audited_once
 from core.errors import DomainError, NotFound
@@ -102,120 +98,6 @@ def _acknowledged_at(user, alert: Alert):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Presentation helpers
-
-
-def _region_names(codes) -> dict[str, str]:
-    codes = {c for c in codes if c}
-    return dict(Region.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
-
-
-def rule_name(code: str) -> str:
-    rule = REGISTRY.get(code)
-    return str(rule.name) if rule else code
-
-
-def sla_of(alert: Alert, now: dt.datetime) -> dict:
-    """The closure deadline as people read it: time left, or how long overdue (closed alerts: when closed)."""
-    if not alert.is_open:
-        return {"state": "closed", "text": _("closed"), "at": alert.closed_at}
-    if alert.due_at >= now:
-        return {"state": "due", "text": _("%(time)s left") % {"time": timeuntil(alert.due_at, now)}, "at": alert.due_at}
-    return {
-        "state": "overdue",
-        "text": _("overdue by %(time)s") % {"time": timesince(alert.due_at, now)},
-        "at": alert.due_at,
-    }
-
-
-EVIDENCE_LABELS = {
-    "reasons": gettext_lazy("Findings"),
-    "reason": gettext_lazy("Finding"),
-    "battery_model": gettext_lazy("Battery model"),
-    "battery_voltage_v": gettext_lazy("Battery voltage (V)"),
-    "battery_capacity_ah": gettext_lazy("Battery capacity (Ah)"),
-    "vehicle_model": gettext_lazy("Vehicle model"),
-    "vehicle_voltage_v": gettext_lazy("Vehicle voltage (V)"),
-    "standard": gettext_lazy("Standard"),
-    "standard_max_voltage_v": gettext_lazy("Standard's maximum voltage (V)"),
-    "certified_battery_models": gettext_lazy("Certified battery models of this bike"),
-    "measured_max_speed_kmh": gettext_lazy("Measured maximum speed (km/h)"),
-    "limit_kmh": gettext_lazy("Speed limit (km/h)"),
-    "fitted_motor_power_w": gettext_lazy("Fitted motor power (W)"),
-    "certified_power_w": gettext_lazy("Certified motor power (W)"),
-    "limit_w": gettext_lazy("Power limit of the standard (W)"),
-    "repair": gettext_lazy("Repair record"),
-    "kind": gettext_lazy("Kind of repair"),
-    "shop": gettext_lazy("Repair shop"),
-    "dealer": gettext_lazy("Dealer"),
-    "serial": gettext_lazy("Battery code"),
-    "flags": gettext_lazy("Flags"),
-    "complaint": gettext_lazy("Complaint"),
-    "category": gettext_lazy("Category"),
-    "days": gettext_lazy("Days allowed"),
-    "source": gettext_lazy("Source"),
-}
-
-FINDING_TEXT = {
-    "not_a_certified_pair": gettext_lazy("The battery is not a certified pair (标配) of this bike's model."),
-    "voltage_exceeds": gettext_lazy("The battery's voltage is above the bike's or the standard's limit."),
-    "capacity_exceeds": gettext_lazy("The battery's capacity is above the largest certified for this model."),
-    "speed_limiter_work": gettext_lazy("Work on the speed limiter was recorded."),
-    "measured_speed_over_limit": gettext_lazy("The measured maximum speed is above the standard's limit."),
-    "above_certified_power": gettext_lazy("The motor's power is above the model's certified power."),
-    "above_standard_limit": gettext_lazy("The motor's power is above the standard's limit."),
-    "battery_fitted_elsewhere": gettext_lazy("The battery is recorded in another bike at the same time."),
-    "battery_recycled": gettext_lazy("The battery is recorded as recycled."),
-    "sold_but_never_received": gettext_lazy("Sold, but never received through incoming inspection."),
-    "held_but_never_received": gettext_lazy("Held in stock, but never received through incoming inspection."),
-    "removed_battery_not_handed_over": gettext_lazy("A removed battery was not handed to recycling in time."),
-}
-
-
-def finding_text(code) -> str:
-    if code in FINDING_TEXT:
-        return str(FINDING_TEXT[code])
-    from dealers.forms import REASON_TEXT  # the reasons of incoming inspection (PRODUCT_UNCERTIFIED)
-
-    return str(REASON_TEXT.get(code, code))
-
-
-def _evidence_value(key: str, value, alert: Alert):
-    if value in (None, "", [], {}):
-        return None
-    if key in {"reasons", "reason", "flags"}:
-        items = value if isinstance(value, list) else [value]
-        return [finding_text(item) for item in items]
-    if key in {"shop", "dealer"} and alert.organization_id == value and alert.organization:
-        return alert.organization.name
-    if key == "category" and alert.rule == RuleCode.COMPLAINT:
-        return str(ComplaintCategory(value).label) if value in ComplaintCategory.values else str(value)
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
-    return str(value)
-
-
-def evidence_rows(alert: Alert) -> list[dict]:
-    """The evidence as label / value pairs (findings in words), known keys first, in a stable order."""
-    evidence = alert.evidence or {}
-    order = [k for k in EVIDENCE_LABELS if k in evidence] + sorted(k for k in evidence if k not in EVIDENCE_LABELS)
-    rows = []
-    for key in order:
-        value = _evidence_value(key, evidence[key], alert)
-        if value is None:
-            continue
-        label = EVIDENCE_LABELS.get(key) or key.replace("_", " ")
-        rows.append({"key": key, "label": str(label), "value": value, "is_list": isinstance(value, list)})
-    return rows
-
-
-def _local(at) -> str:
-    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Inbox (regulators, departments)
 
 
@@ -268,7 +150,7 @@ def _inbox(request, *, all_choices: bool = True):
 
 def _inbox_rows(alerts, *, seen: int, now) -> list[dict]:
     """Each row with its labels and links computed here, once per value: the inbox renders 50 rows every 10 s."""
-    regions = _region_names(a.region_code for a in alerts)
+    regions = region_names(a.region_code for a in alerts)
     statuses, severities = dict(Alert.Status.choices), dict(Severity.choices)
     detail = reverse("alert-detail", args=[0]).removesuffix("0/")
     rows = []
@@ -406,7 +288,7 @@ def _inbox_export(queryset, kind: str):
     stamp = timezone.localdate().isoformat()
     if kind == "xlsx":
         return xlsx_response(f"alerts-{stamp}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
-    return csv_response(f"alerts-{stamp}.csv", header, rows(_local))
+    return csv_response(f"alerts-{stamp}.csv", header, rows(local_text))
 
 
 @require_POST
@@ -515,7 +397,7 @@ def _detail_context(request, alert: Alert, form, *, phone_form=None, complaint_p
     vehicle = None
     if alert.vehicle_id:
         vehicle = vehicle_selectors.vehicles_visible_to(user).filter(pk=alert.vehicle_id).first()
-    regions = _region_names([alert.region_code, alert.organization.region_id if alert.organization else ""])
+    regions = region_names([alert.region_code, alert.organization.region_id if alert.organization else ""])
     steps = [
         {
             "step": step,
@@ -543,7 +425,7 @@ def _detail_context(request, alert: Alert, form, *, phone_form=None, complaint_p
         "region": regions.get(alert.region_code, ""),
         "enterprise_region": regions.get(alert.organization.region_id, "") if alert.organization else "",
         "sla": sla_of(alert, timezone.now()),
-        "evidence": evidence_rows(alert),
+        "evidence": evidence_rows(alert, desk=desk, complaint_shown=complaint is not None),
         "vehicle": vehicle,
         "events": vehicle_selectors.vehicle_timeline(vehicle) if vehicle else [],
         "deliveries": list(alert.deliveries.all()) if desk else [],
@@ -695,7 +577,7 @@ def mine(request):
         name = f"my-alerts-{timezone.localdate().isoformat()}"
         if export == "xlsx":
             return xlsx_response(f"{name}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
-        return csv_response(f"{name}.csv", header, rows(_local))
+        return csv_response(f"{name}.csv", header, rows(local_text))
 
     page = page_of(request, queryset, 20)
     now = timezone.now()

@@ -26,6 +26,7 @@ from dealers.inspection import (
     IN_ANOTHER_STOCK,
     RECYCLED,
     SUPPLIER_KINDS,
+    UNKNOWN,
     inspect_items,
 )
 from dealers.models import Receipt, ReceiptItem, Sale
@@ -54,6 +55,8 @@ def supplier_get(dealer: Organization, supplier_id: int) -> Organization:
 
 
 def _alert_rule(kind: str, reasons: list[str]) -> str:
+    if UNKNOWN in reasons:  # no maker registered this code: not "uncertified" but possibly counterfeit
+        return RuleCode.PRODUCT_UNREGISTERED
     if RECYCLED in reasons:
         return RuleCode.BATTERY_RECYCLED_REAPPEARS if kind == ReceiptItem.Kind.BATTERY else RuleCode.STOCK_MISMATCH
     if CERT_REASONS & set(reasons):

@@ -24,4 +24,5 @@ urlpatterns = [
 urlpatterns += [
     path("records/", record_pages.search, name="records-search"),
     path("records/vehicles/<str:frame_no>/", record_pages.dossier, name="records-dossier"),
+    path("records/repairs/<int:pk>/", record_pages.repair_record, name="records-repair"),
 ]

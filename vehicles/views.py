@@ -27,6 +27,9 @@ from core.pages import page_of
 from core.personal_data import clean_id_number, clean_phone
 from core.submissions import form_token_of
 from dealers.forms import CounterForm
+from repairs.forms import flag_text
+from repairs.selectors import repair_visible
+from repairs.services import speed_text
 from vehicles import selectors
 from vehicles.ledger import chain_verify
 
@@ -246,3 +249,19 @@ def dossier(request, frame_no: str):
     if unmasked:
         add_never_cache_headers(response)  # personal data: not kept by the browser or any proxy
     return response
+
+
+@require_GET
+@login_required
+def repair_record(request, pk: int):
+    """A repair as the regulator reads it from an alert's evidence: what was done, by which shop, the batteries,
+    the measured figures, the flags in words and the photos. Read-only; another jurisdiction's repair is 404."""
+    if not _desktop(request.user):
+        raise Http404
+    try:
+        repair = repair_visible(request.user, pk)
+    except NotFound:
+        raise Http404 from None
+    flags = [{"code": code, "text": flag_text(code, repair.flag_serials.get(code))} for code in repair.flags]
+    context = {"repair": repair, "flags": flags, "speed": speed_text(repair.measured_max_speed_kmh)}
+    return render(request, "vehicles/repair.html", context)

@@ -513,3 +513,66 @@ def test_bulk_is_once_only_and_offers_the_steps_of_the_role(chain, alert, other_
     assert _bulk(fire_client, [alert.pk], "dismiss", "x").status_code == 302
     assert _results(_html(_bulk(fire_client, [alert.pk], "acknowledge"))) == {alert.pk: ("true", "")}
     assert AlertDelivery.objects.get(organization=fire.organization).acknowledged_at is not None
+
+
+def test_evidence_ids_link_to_where_they_can_be_read(chain, sold, shop):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from repairs.models import Repair
+
+    performed = timezone.now() - dt.timedelta(hours=2)
+    repair = Repair.objects.create(
+        shop=shop.organization,
+        vehicle=sold,
+        kind="motor_replacement",
+        fitted_motor_power_w=800,
+        performed_at=performed,
+        created_by=shop,
+        shop_qualified=True,
+    )
+    repaired(sold, shop, repair=repair.pk, kind="motor_replacement", fitted_motor_power_w=800)
+    drain()
+    alert = Alert.objects.get(rule="MOD_MOTOR_POWER")
+
+    regulator = _client(chain.world.district_regulator)
+    html = _html(regulator.get(f"/alerts/{alert.pk}/"))
+    link = f'href="/records/repairs/{repair.pk}/" data-testid="evidence-link-repair"'
+    assert link in html and f">Repair record #{repair.pk}<" not in html  # the id is a link, not raw text
+    record = _html(regulator.get(f"/records/repairs/{repair.pk}/"))
+    assert 'data-testid="repair-record"' in record and shop.organization.name in record
+    assert 'data-testid="power">800<' in record
+
+    assert f'href="/repair/repairs/{repair.pk}/"' in _html(_client(shop).get(f"/alerts/{alert.pk}/"))  # its own
+    assert _client(chain.world.other_city_regulator).get(f"/records/repairs/{repair.pk}/").status_code == 404
+    assert _client(chain.world.dealer).get(f"/records/repairs/{repair.pk}/").status_code == 404
+    assert Client().get(f"/records/repairs/{repair.pk}/").status_code == 302
+
+
+def test_a_complaint_in_the_evidence_links_to_the_complaint_on_the_page(chain, sold):
+    from tests.conftest import api_client
+
+    body = {"vehicle_code": sold.code, "category": "quality", "description": "刹车失灵，车行不给修。"}
+    assert api_client().post("/api/v1/public/complaints/", body, format="json").status_code == 201
+    drain()
+    alert = Alert.objects.get(rule="COMPLAINT")
+    html = _html(_client(chain.world.district_regulator).get(f"/alerts/{alert.pk}/"))
+    assert 'href="#complaint" data-testid="evidence-link-complaint"' in html and 'id="complaint"' in html
+
+
+def test_a_repeated_refusal_lists_when_where_and_by_whom_it_was_seen_again(chain):
+    from tests.conftest import api_client
+
+    maker = chain.maker.organization
+    for dealer in (chain.world.dealer, chain.world.dealer, chain.world.other_dealer):
+        body = {"supplier": maker.pk, "frame_nos": ["140222600007777"], "battery_serials": []}
+        assert api_client(dealer).post("/api/v1/receipts/", body, format="json").status_code == 201
+        drain()
+    alert = Alert.objects.get(frame_no="140222600007777")
+    html = _html(_client(chain.world.city_regulator).get(f"/alerts/{alert.pk}/"))
+    assert 'data-testid="evidence-occurrences"' in html
+    repeats = html[html.index('data-testid="evidence-repeats"') :].split("</dd>")[0]
+    assert "Incoming inspection #" in repeats and chain.world.other_dealer.organization.name in repeats
+    assert re.findall(r'data-testid="step" data-action="(\w+)"', html) == ["dispatch", "repeat", "repeat"]
+    assert "possibly counterfeit" in html  # the rule's name: not "uncertified"

@@ -79,7 +79,7 @@ def test_each_rejection_has_its_reason_and_raises_an_alert_request(chain, settin
             ("PRODUCT_UNCERTIFIED", old.frame_no, ""),
             ("PRODUCT_UNCERTIFIED", uncertified.frame_no, ""),
             ("STOCK_MISMATCH", elsewhere.frame_no, ""),
-            ("PRODUCT_UNCERTIFIED", "140222600009999", ""),
+            ("PRODUCT_UNREGISTERED", "140222600009999", ""),  # no maker registered it: possibly counterfeit
             ("BATTERY_RECYCLED_REAPPEARS", "", recycled.serial),
             ("PRODUCT_UNCERTIFIED", "", expired.serial),
         ]
@@ -138,3 +138,46 @@ def test_receipts_are_seen_by_the_dealer_and_its_regulator_only(chain):
     assert api_client(chain.world.district_regulator).get(f"{URL}{receipt_id}/").status_code == 200
     for outsider in (chain.world.other_dealer, chain.world.other_district_regulator, chain.world.other_city_regulator):
         assert api_client(outsider).get(f"{URL}{receipt_id}/").status_code == 404
+
+
+def test_the_same_refused_code_in_two_deliveries_adds_to_the_open_alert(chain):
+    from alerts.models import Alert, AlertTransition
+    from tests.alerts.conftest import drain
+
+    dealer, other_dealer, maker = chain.world.dealer, chain.world.other_dealer, chain.maker.organization
+    fake = "140222600009999"
+    _receive(dealer, maker, [fake])
+    drain()
+    alert = Alert.objects.get(frame_no=fake)
+    assert alert.rule == "PRODUCT_UNREGISTERED" and alert.organization == maker  # the supplier answers for it
+
+    _receive(dealer, maker, [fake])  # the same code in the next delivery …
+    _receive(other_dealer, maker, [fake])  # … and at another dealer of the same maker
+    drain()
+    assert Alert.objects.filter(frame_no=fake).count() == 1
+    alert.refresh_from_db()
+    assert alert.evidence["occurrences"] == 3
+    assert [r["dealer"] for r in alert.evidence["repeats"]] == [dealer.organization_id, other_dealer.organization_id]
+    steps = AlertTransition.objects.filter(alert=alert, action="repeat")
+    assert steps.count() == 2 and all(s.from_status == s.to_status == alert.status for s in steps)
+
+    # closed, the next sighting is a new alert
+    Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.CLOSED)
+    _receive(dealer, maker, [fake])
+    drain()
+    assert Alert.objects.filter(frame_no=fake).count() == 2
+    # what the other district's regulator sees: only the alert raised in its own district
+    other = api_client(chain.world.other_city_regulator).get("/api/v1/alerts/", {"frame_no": fake}).json()
+    assert other["results"] == []
+
+
+def test_two_refusals_of_one_code_in_one_batch_make_one_alert(chain):
+    from alerts.models import Alert
+    from tests.alerts.conftest import drain
+
+    maker = chain.maker.organization
+    _receive(chain.world.dealer, maker, ["140222600008888"])
+    _receive(chain.world.other_dealer, maker, ["140222600008888"])
+    drain()  # both requests in one batch
+    alert = Alert.objects.get(frame_no="140222600008888")
+    assert alert.evidence["occurrences"] == 2

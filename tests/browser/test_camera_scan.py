@@ -6,9 +6,11 @@ import qrcode
 from playwright.sync_api import expect
 
 from dealers.models import Sale
+from repairs.models import Repair
 from tests.browser.conftest import CHROMIUM, PHONE, screenshot
 from tests.chain import BUYER
 from tests.factories import PASSWORD
+from tests.repairs.conftest import Workshop, repair_shop
 from vehicles.models import Battery
 
 # As tests/browser/conftest.py launches Chromium.
@@ -185,6 +187,23 @@ def test_scanning_a_batterys_bar_code_adds_it_to_the_battery_list(camera_page, c
 
     expect(page.get_by_test_id("battery_serials")).to_have_value(f"{battery.serial}\n", timeout=READ)
     expect(page.get_by_test_id("pair-check")).to_have_attribute("data-ready", "true")
+
+
+def test_scanning_the_bike_label_at_a_repair_fills_the_frame_field_and_the_proof(camera_page, chain, live_server):
+    workshop = Workshop(chain=chain, shop=repair_shop("371402"), other_shop=repair_shop("371403"))
+    vehicle, _ = workshop.bike()
+    page = camera_page(f"{live_server.url}/v/{vehicle.code}")
+    _log_in(page, workshop.shop.username)
+    page.goto("/repair/new/")
+
+    page.get_by_test_id("scan-frame_no").tap()
+
+    expect(page.get_by_test_id("frame_no")).to_have_value(vehicle.code, timeout=READ)
+    expect(page.get_by_test_id("proof")).to_have_value(vehicle.code)  # the scan shows the bike is at hand
+    page.get_by_test_id("kind").select_option("brake_tyre")
+    page.get_by_test_id("repair-submit").tap()
+    expect(page.get_by_test_id("repair-done")).to_be_visible()
+    assert Repair.objects.get().vehicle == vehicle
 
 
 def test_a_code_the_field_does_not_take_keeps_the_reader_open_until_cancelled(camera_page, chain):

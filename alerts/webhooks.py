@@ -18,13 +18,13 @@ import socket
 import ssl
 import time
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alerts.models import WebhookDelivery
 from alerts.webhook_targets import ADDRESS_NOT_ALLOWED, HOST_NOT_FOUND, INVALID_URL, Target, TargetRefused, target_vet
+from core.api.rendering import LocalTimeJSONEncoder
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def webhooks_send_due(limit: int = 100) -> int:
             )
             if delivery is None:
                 return sent
-            body = json.dumps(alert_payload(delivery.alert), cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+            body = json.dumps(alert_payload(delivery.alert), cls=LocalTimeJSONEncoder, ensure_ascii=False).encode()
             delivery.attempts += 1
             signature = sign(delivery.subscription.secret, body, int(time.time()))
             code, error = _attempt(delivery.subscription.webhook_url, body, signature)

@@ -8,6 +8,8 @@ them; their administrators create, change and delete them. Another organization'
 from __future__ import annotations
 
 import django_filters
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -61,7 +63,9 @@ _WRITE_ERRORS = {
 class IsDepartmentMember(BasePermission):
     """Members of a department read; its administrators write."""
 
-    message = "Only departments (police, fire, environment, housing, local government) have alert subscriptions."
+    message = gettext_lazy(
+        "Only departments (police, fire, environment, housing, local government) have alert subscriptions."
+    )
 
     def has_permission(self, request, view):
         user = request.user
@@ -70,7 +74,7 @@ class IsDepartmentMember(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         if not service.may_change(user):
-            self.message = "Only an administrator of the department may change its subscriptions."
+            self.message = _("Only an administrator of the department may change its subscriptions.")
             return False
         return True
 

@@ -119,6 +119,8 @@ def test_the_department_receives_the_alert_as_signed_json(chain, sold, fire, sho
         "organization": shop.organization_id,
     }
     assert body["evidence"]["reasons"] == ["not_a_certified_pair"] and body["region_code"] == "371402"
+    for moment in ("created_at", "dispatched_at", "due_at"):  # one form of time, as in the API: local offset
+        assert body[moment].endswith("+08:00"), body[moment]
 
     # The signature, checked as the docs tell integrators to: HMAC-SHA256(secret, "<t>.<raw body>").
     fields = dict(part.split("=", 1) for part in received["headers"][SIGNATURE_HEADER].split(","))

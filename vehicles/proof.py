@@ -173,6 +173,10 @@ def proof_failure_record(
         data={"attempt": attempt},
         ip_address=ip_address,
     )
+    # One a day per enterprise: the request is stored once per source, and a probe that goes on is not re-counted.
+    source = f"proof:{organization.pk}:{timezone.localdate():%Y%m%d}"
+    if AlertRequest.objects.filter(source=source, rule=RuleCode.PROOF_FAILED).exists():
+        return None
     since = timezone.now() - FAILED_PROOFS_WINDOW
     tried = list(
         AuditEntry.objects.filter(actor_organization=organization, action=AUDIT_ACTION, at__gte=since)
@@ -184,8 +188,7 @@ def proof_failure_record(
     return alert_request_record(
         rule=RuleCode.PROOF_FAILED,
         region_code=organization.region_id,
-        # One a day per enterprise: the request is stored once per source.
-        source=f"proof:{organization.pk}:{timezone.localdate():%Y%m%d}",
+        source=source,
         organization=organization,
         evidence={
             "enterprise": organization.pk,

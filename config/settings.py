@@ -195,7 +195,12 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "E-bike full-lifecycle supervision API",
-    "DESCRIPTION": "Public API v1 (docs/API.md): provisioning, catalog, production, dealers, records, alerts.",
+    "DESCRIPTION": (
+        "Public API v1: provisioning, catalog, production, dealers, the vehicle record, repairs, recycling, alerts "
+        "and the public QR data. This schema states every field and every answer, errors included (the envelope "
+        '`{"error": {"code", "message", "fields"}}`). The rules behind them, in words: '
+        "[the API reference](/api/reference.md) (docs/api.md in the repository)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

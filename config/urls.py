@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import views as error_views
+from config import views as platform_views
 from core import views as core_views
 from core.login import LoginForm
 
@@ -23,11 +23,12 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("organizations/", core_views.organizations, name="organizations"),
     path("healthz", core_views.healthz, name="healthz"),
-    path("favicon.ico", error_views.favicon, name="favicon"),
+    path("favicon.ico", platform_views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/reference.md", platform_views.api_reference, name="api-reference"),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("vehicles.api.urls")),

@@ -1,9 +1,10 @@
-"""Error pages: the JSON envelope under /api/; elsewhere the platform's own page, in the user's language, with a
-way back."""
+"""Platform-wide pages: the error pages (the JSON envelope under /api/; elsewhere the platform's own page, in the
+user's language, with a way back), the favicon, and the API reference in words."""
 
 from __future__ import annotations
 
-from django.http import HttpResponseRedirect, HttpResponseServerError, JsonResponse
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
@@ -95,6 +96,13 @@ def csrf_failure(request, reason: str = ""):
             "nothing was saved."
         ),
     )
+
+
+@cache_control(max_age=3600, public=True)
+def api_reference(request):
+    """docs/api.md, the API reference in words (the OpenAPI schema holds the fields), served as it is written."""
+    text = (settings.BASE_DIR / "docs" / "api.md").read_text(encoding="utf-8")
+    return HttpResponse(text, content_type="text/markdown; charset=utf-8")
 
 
 @cache_control(max_age=86400, public=True)

@@ -1,7 +1,7 @@
 """Write paths of recycling: the repair shop's first-station handover (回收首站) and the recycler's take-back and
 disposal, each with its ledger events.
 
-Rules (error codes are stable, docs/api-additions.md):
+Rules (error codes are stable, docs/api.md):
 - a repair shop records only `handover`, of a battery it holds (removed from a bike, held by the shop), to an active
   recycler (`handed_to`): the recycler then holds it, still "removed" until it is disposed of;
 - a recycler takes back a vehicle (`dismantle`) or a battery (`dismantle`, `hazardous_transfer`,

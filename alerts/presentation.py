@@ -67,6 +67,10 @@ EVIDENCE_LABELS = {
     "category": gettext_lazy("Category"),
     "days": gettext_lazy("Days allowed"),
     "source": gettext_lazy("Source"),
+    "enterprise": gettext_lazy("Enterprise"),
+    "failed_proofs": gettext_lazy("Failed proofs"),
+    "window_hours": gettext_lazy("Within (hours)"),
+    "frame_nos": gettext_lazy("Frame numbers tried"),
     "occurrences": gettext_lazy("Times seen"),
     "repeats": gettext_lazy("Seen again while open"),
 }
@@ -95,6 +99,9 @@ def finding_text(code) -> str:
     return str(REASON_TEXT.get(code, code))
 
 
+ORGANIZATION_KEYS = ("shop", "dealer", "supplier", "enterprise")  # evidence keys that hold an organization's id
+
+
 def source_text(source: str) -> str:
     """A request's source in words: "receipt:12" → 进货查验单 #12."""
     kind, _sep, ref = str(source).partition(":")
@@ -116,7 +123,7 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
     if key in {"reasons", "reason", "flags"}:
         items = value if isinstance(value, list) else [value]
         return [finding_text(item) for item in items]
-    if key in {"shop", "dealer", "supplier"} and isinstance(value, int):
+    if key in ORGANIZATION_KEYS and isinstance(value, int):
         return names.get(value, str(value))
     if key == "category" and alert.rule == RuleCode.COMPLAINT:
         return str(ComplaintCategory(value).label) if value in ComplaintCategory.values else str(value)
@@ -157,7 +164,7 @@ def _evidence_url(key: str, value, alert: Alert, *, desk: bool, complaint_shown:
 
 def _organization_names(alert: Alert) -> dict[int, str]:
     evidence = alert.evidence or {}
-    ids = {evidence.get(k) for k in ("shop", "dealer", "supplier")}
+    ids = {evidence.get(k) for k in ORGANIZATION_KEYS}
     ids |= {r.get("dealer") for r in evidence.get("repeats") or [] if isinstance(r, dict)}
     ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
     return dict(Organization.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}

@@ -86,6 +86,9 @@ def test_a_shop_probing_frame_numbers_raises_one_alert_to_its_regulator(workshop
     assert page.login(username=workshop.world.district_regulator.username, password=PASSWORD)
     html = page.get(f"/alerts/{alert.pk}/").content.decode()
     assert all(frame_no in html for frame_no in tried) and shop.organization.name in html
+    enterprise = html[html.index('data-testid="evidence-enterprise"') :].split("</dd>")[0]
+    assert shop.organization.name in enterprise  # by name, not its id
+    assert "失败次数" in html and "尝试的车架号" in html  # labelled in words
 
     # More failures the same day: still one alert.
     for frame_no in _sequence(known, 12)[5:]:

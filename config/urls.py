@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/v1/", include("repairs.api.urls")),
     path("api/v1/", include("recycling.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("", include("vehicles.urls")),
     path("dealer/", include("dealers.urls")),
     path("repair/", include("repairs.urls")),

@@ -1,0 +1,1 @@
+"""The reports and risk-grading API (API.md "Reports and risk grading")."""

@@ -36,6 +36,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.models import Region, User
 from core.personal_data import clean_phone, encrypt, lookup_hash
 from core.scoping import scoped
+from reports import rollups
 from vehicles.codes import public_code_valid
 from vehicles.ledger import event_append
 from vehicles.models import Battery, EventType, Vehicle
@@ -261,6 +262,7 @@ def complaint_file(*, category, description, vehicle_code=None, contact_phone=No
         contact_phone_enc=encrypt(data.contact_phone),
         contact_phone_hash=lookup_hash(data.contact_phone),
     )
+    rollups.complaint_added(complaint)
     if vehicle is not None:
         # The rule engine raises the alert from the ledger, routed to the bike's jurisdiction. Neither the text
         # nor the phone goes into the chain: it is append-only, and personal data must stay erasable.

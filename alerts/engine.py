@@ -22,6 +22,7 @@ from alerts.models import Alert, AlertDelivery, AlertRequest, AlertTransition, S
 from alerts.routing import Router
 from alerts.rules import DISPATCH_SLA, REGISTRY, Finding, RulesByEvent
 from catalog.models import BatteryModel, VehicleModel
+from reports import rollups
 from vehicles.models import Battery, LifecycleEvent, OutboxMessage, Vehicle
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,14 @@ def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
             "dispatched_at",
             "vehicle_id",
             "battery_id",
+            "organization_id",
+            "created_at",
+            "dispatch_due_at",
         )
     )
     dispatch_record(created, router, now)
     public_verdicts_refresh(created)
+    rollups.alerts_raised(created)
     return created
 
 
@@ -235,6 +240,7 @@ def drain_outbox(limit: int = BATCH) -> int:
     if not messages:
         return 0
     events = list(LifecycleEvent.objects.filter(id__in=[m.event_id for m in messages]))
+    rollups.events_add(events)  # the day's figures, in the same transaction as the messages' publication
     raise_findings(
         [(Source(event.occurred_at, event.pk, event.recorded_at), finding) for event, finding in evaluate(events)]
     )

@@ -171,6 +171,9 @@ class AlertTransition(models.Model):
     )
     note = models.TextField(_("note"), blank=True)
     at = models.DateTimeField(_("at"), auto_now_add=True)
+    # The closure deadline in force when the step was taken (reopening and escalation move it): whether a closure
+    # met its deadline is a fact of that moment, which the rollups and their nightly re-derivation both read.
+    due_at = models.DateTimeField(_("deadline at the time"), null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

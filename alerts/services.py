@@ -15,6 +15,7 @@ from alerts.rules import REGISTRY
 from core.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from core.models import Organization, User
 from core.scoping import in_jurisdiction, scoped
+from reports import rollups
 
 S = Alert.Status
 OPEN = {S.NEW, S.DISPATCHED, S.RECTIFICATION_REQUESTED, S.RECTIFICATION_SUBMITTED, S.VERIFIED, S.REOPENED}
@@ -135,7 +136,9 @@ def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", 
         actor=user,
         actor_organization=user.organization,
         note=note.strip()[:2000],
+        due_at=alert.due_at,
     )
+    rollups.alert_moved(alert, before=before, step=step)
     for upload in files:
         step.attachments.create(file=upload, content_type=getattr(upload, "content_type", ""))
     if alert.status != before:

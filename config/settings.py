@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 import django
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from kombu import Queue
 
@@ -109,17 +110,28 @@ def _redis_url() -> str:
     return embedded.redis_url(DATA_DIR)
 
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        _database_url(), conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
-    )
-}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services open their own transactions
-if env_bool("DB_PREPARED_STATEMENTS", True):
-    # Server-side parameter binding lets psycopg prepare a statement from its second execution on a connection:
-    # PostgreSQL then plans it once instead of on every request (about 40% of a sale's database CPU). Behind
-    # PgBouncer in transaction mode this needs PgBouncer 1.21+ with max_prepared_statements, or set it to false.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
+def _database(url: str) -> dict:
+    database = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
+    database["ATOMIC_REQUESTS"] = False  # services open their own transactions
+    if env_bool("DB_PREPARED_STATEMENTS", True):
+        # Server-side parameter binding lets psycopg prepare a statement from its second execution on a connection:
+        # PostgreSQL then plans it once instead of on every request (about 40% of a sale's database CPU). Behind
+        # PgBouncer in transaction mode this needs PgBouncer 1.21+ with max_prepared_statements, or set it to false.
+        database.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
+    return database
+
+
+DATABASES = {"default": _database(_database_url())}
+# A streaming replica for the reads that may lag (core.replica, docs/decisions/011): the router sends nothing else
+# there, and falls back to the primary while the replica is unreachable or behind by more than the limit.
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = _database(env_str("DATABASE_REPLICA_URL"))
+    # A replica that does not answer must not hold a page up for long: the primary answers instead.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Tests read the test database through it; a test of replication points it at a real replica.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30)
 REDIS_URL = _redis_url()
 
 AUTH_USER_MODEL = "core.User"
@@ -246,6 +258,8 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-sweep": {"task": "alerts.tasks.sweep", "schedule": 3600.0},
     "alerts-escalate": {"task": "alerts.tasks.escalate", "schedule": 300.0},
     "alerts-webhooks": {"task": "alerts.tasks.send_webhooks", "schedule": 30.0},
+    # Yesterday's figures re-derived from the raw rows after midnight: any drift of the upkeep is repaired.
+    "reports-rollups-repair": {"task": "reports.tasks.rollups_repair", "schedule": crontab(hour=1, minute=10)},
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

@@ -30,6 +30,7 @@ from dealers.inspection import (
     inspect_items,
 )
 from dealers.models import Receipt, ReceiptItem, Sale
+from reports import rollups
 from vehicles.codes import normalise_serial
 from vehicles.ledger import event_append
 from vehicles.models import Battery, EventType, Vehicle
@@ -95,6 +96,7 @@ def receipt_inspect(
         )
     ]
     ReceiptItem.objects.bulk_create(items)
+    rollups.refusals_added(receipt, sum(1 for item in items if item.verdict == ReceiptItem.Verdict.REJECTED))
     return receipt
 
 

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from reports.api import summary
+
+urlpatterns: list = [
+    path("reports/summary/", summary.SummaryView.as_view(), name="api-reports-summary"),
+    path("reports/trend/", summary.TrendView.as_view(), name="api-reports-trend"),
+]

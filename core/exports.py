@@ -12,6 +12,8 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from core.replica import keep_scope
+
 
 class _Echo:
     def write(self, value: str) -> str:
@@ -21,6 +23,7 @@ class _Echo:
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence]) -> StreamingHttpResponse:
     """Stream rows as CSV; streaming keeps memory flat for ledgers of any length."""
     writer = csv.writer(_Echo())
+    rows = keep_scope(rows)  # read after the view returned: still in its replica scope, if any (core.replica)
 
     def lines():
         yield "\ufeff"  # Excel needs the BOM to read UTF-8 Chinese

@@ -47,6 +47,7 @@ from core.exports import csv_response, xlsx_response
 from core.models import Organization, Region, region_prefix
 from core.pages import page_of, query_without
 from core.personal_data import decrypt
+from core.replica import reading_from_replica
 from core.submissions import form_token_new, form_token_of, submission_claim, submission_done
 from vehicles import selectors as vehicle_selectors
 
@@ -219,7 +220,8 @@ def inbox(request):
     queryset, form, visible = _inbox(request)
     export = request.GET.get("export")
     if export in {"csv", "xlsx"}:
-        return _inbox_export(queryset, export)
+        with reading_from_replica():
+            return _inbox_export(queryset, export)
     context = _inbox_context(request, queryset, visible)
     context.update(
         {
@@ -575,9 +577,10 @@ def mine(request):
                 ]
 
         name = f"my-alerts-{timezone.localdate().isoformat()}"
-        if export == "xlsx":
-            return xlsx_response(f"{name}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
-        return csv_response(f"{name}.csv", header, rows(local_text))
+        with reading_from_replica():
+            if export == "xlsx":
+                return xlsx_response(f"{name}.xlsx", header, rows(lambda at: at), title=_("Alerts"))
+            return csv_response(f"{name}.csv", header, rows(local_text))
 
     page = page_of(request, queryset, 20)
     now = timezone.now()

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET
 from core.exports import csv_response
 from core.home import home_for
 from core.models import QUALIFICATION_KINDS, Organization, OrganizationKind, QualificationState
+from core.notices import notices_for
 from core.pages import page_of
+from core.replica import reading_from_replica
 from core.selectors import organizations_visible_to
 
 
@@ -24,7 +26,8 @@ def home(request):
     if org is None and user.is_superuser:
         return redirect("admin:index")
     name, tasks = home_for(org.kind if org else None)
-    return render(request, f"home/{name}.html", {"organization": org, "tasks": tasks})
+    context = {"organization": org, "tasks": tasks, "notices": notices_for(user)}
+    return render(request, f"home/{name}.html", context)
 
 
 @login_required
@@ -46,23 +49,24 @@ def organizations(request):
     if request.GET.get("export") == "csv":
         header = [_("Name"), _("Kind"), _("Region"), _("Unified social credit code"), _("Qualification")]
         header += [_("Qualification valid until"), _("Qualification status"), _("Status")]
-        return csv_response(
-            "organizations.csv",
-            header,
-            (
-                [
-                    o.name,
-                    o.get_kind_display(),
-                    o.region_id,
-                    o.uscc,
-                    o.qualification_no,
-                    o.qualification_valid_until or "",
-                    states[o.qualification_state(today)],
-                    o.get_status_display(),
-                ]
-                for o in queryset.iterator()
-            ),
-        )
+        with reading_from_replica():
+            return csv_response(
+                "organizations.csv",
+                header,
+                (
+                    [
+                        o.name,
+                        o.get_kind_display(),
+                        o.region_id,
+                        o.uscc,
+                        o.qualification_no,
+                        o.qualification_valid_until or "",
+                        states[o.qualification_state(today)],
+                        o.get_status_display(),
+                    ]
+                    for o in queryset.iterator()
+                ),
+            )
     page = page_of(request, queryset)
     rows = [{"org": o, "qualification": o.qualification_state(today)} for o in page.object_list]
     return render(

@@ -13,6 +13,7 @@ from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
+from core.replica import reading_from_replica
 from core.submissions import form_token_of, submission_result, submit_once
 from dealers import selectors, services
 from dealers.forms import (
@@ -288,11 +289,12 @@ def sales(request):
                 ]
 
         stamp = timezone.localdate().isoformat()
-        if export == "xlsx":
-            return xlsx_response(f"sales-{stamp}.xlsx", header, rows(lambda at: at), title=_("Sales ledger"))
-        return csv_response(
-            f"sales-{stamp}.csv", header, rows(lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
-        )
+        with reading_from_replica():
+            if export == "xlsx":
+                return xlsx_response(f"sales-{stamp}.xlsx", header, rows(lambda at: at), title=_("Sales ledger"))
+            return csv_response(
+                f"sales-{stamp}.csv", header, rows(lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
+            )
 
     page = page_of(request, queryset, PAGE_SIZE)
     return render(

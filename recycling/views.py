@@ -16,6 +16,7 @@ from core.errors import DomainError
 from core.exports import csv_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
+from core.replica import reading_from_replica
 from core.submissions import form_token_of, submit_once
 from recycling import selectors, services
 from recycling.forms import RecordFilterForm, RecyclingForm
@@ -148,7 +149,8 @@ def records(request):
     filters = RecordFilterForm(request.GET or None)
     queryset = _filtered(request, filters)
     if request.GET.get("export") == "csv":
-        return _records_csv(queryset)
+        with reading_from_replica():
+            return _records_csv(queryset)
     page = page_of(request, queryset, PAGE_SIZE)
     return render(
         request,

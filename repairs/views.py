@@ -15,6 +15,7 @@ from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
+from core.replica import reading_from_replica
 from core.submissions import form_token_of, submit_once
 from repairs import selectors, services
 from repairs.forms import RepairFilterForm, RepairForm, flag_text
@@ -160,11 +161,12 @@ def repair_list(request):
                 ]
 
         stamp = timezone.localdate().isoformat()
-        if export == "xlsx":
-            return xlsx_response(f"repairs-{stamp}.xlsx", header, rows(lambda at: at), title=_("Repairs"))
-        return csv_response(
-            f"repairs-{stamp}.csv", header, rows(lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
-        )
+        with reading_from_replica():
+            if export == "xlsx":
+                return xlsx_response(f"repairs-{stamp}.xlsx", header, rows(lambda at: at), title=_("Repairs"))
+            return csv_response(
+                f"repairs-{stamp}.csv", header, rows(lambda at: timezone.localtime(at).strftime("%Y-%m-%d %H:%M"))
+            )
 
     page = page_of(request, queryset, PAGE_SIZE)
     labels = dict(RepairFlag.choices)
@@ -219,7 +221,8 @@ def batteries(request):
                     handover.days_left if handover.days_left is not None else "",
                 ]
 
-        return csv_response(f"batteries-to-hand-over-{today.isoformat()}.csv", header, rows())
+        with reading_from_replica():
+            return csv_response(f"batteries-to-hand-over-{today.isoformat()}.csv", header, rows())
 
     page = page_of(request, queryset, PAGE_SIZE)
     return render(

@@ -260,6 +260,8 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-webhooks": {"task": "alerts.tasks.send_webhooks", "schedule": 30.0},
     # Yesterday's figures re-derived from the raw rows after midnight: any drift of the upkeep is repaired.
     "reports-rollups-repair": {"task": "reports.tasks.rollups_repair", "schedule": crontab(hour=1, minute=10)},
+    # The 三分 grades of enterprises and regions, from the day's alerts and qualifications.
+    "reports-grade-risk": {"task": "reports.tasks.grade_risk", "schedule": crontab(hour=1, minute=40)},
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Organization, User
+from core.scoping import ScopeRule
 
 PREFIX_OPS = ["varchar_pattern_ops", ""]  # region prefix (LIKE '3714%') then the day, on one index
 
@@ -190,6 +191,9 @@ class EnterpriseGrade(models.Model):
     graded_at = models.DateTimeField(_("graded at"))
     current = models.BooleanField(default=True)
 
+    # Regulators see the grades of their subtree, departments of their region; enterprises none, not even their own.
+    scope = ScopeRule(region="region_code", department_sees_region=True)
+
     class Meta:
         ordering = ["-graded_at", "-id"]
         verbose_name = _("enterprise risk grade")
@@ -247,6 +251,8 @@ class RegionGrade(models.Model):
     risk_share_pct = models.DecimalField(_("share of risk enterprises (%)"), max_digits=5, decimal_places=2)
     graded_at = models.DateTimeField(_("graded at"))
     current = models.BooleanField(default=True)
+
+    scope = ScopeRule(region="region_code", department_sees_region=True)
 
     class Meta:
         ordering = ["region_code", "-graded_at"]

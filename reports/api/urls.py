@@ -6,3 +6,13 @@ urlpatterns: list = [
     path("reports/summary/", summary.SummaryView.as_view(), name="api-reports-summary"),
     path("reports/trend/", summary.TrendView.as_view(), name="api-reports-trend"),
 ]
+
+# 三分 risk grading: enterprises graded, product categories, region colours, colour thresholds.
+from reports.api import risk  # noqa: E402  (kept with its routes, in this block)
+
+urlpatterns += [
+    path("risk/enterprises/", risk.EnterpriseGradeListView.as_view(), name="api-risk-enterprises"),
+    path("risk/products/", risk.ProductCategoryListView.as_view(), name="api-risk-products"),
+    path("risk/regions/", risk.RegionColourListView.as_view(), name="api-risk-regions"),
+    path("risk/thresholds/", risk.ColourThresholdListView.as_view(), name="api-risk-thresholds"),
+]

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import views as platform_views
 from core import views as core_views
 from core.login import LoginForm
+from reports import views as reports_views
 
 admin.site.site_header = admin.site.site_title = "电动自行车全链条监管平台"
 
@@ -43,6 +44,9 @@ urlpatterns = [
     path("recycler/", include("recycling.urls")),
     path("alerts/", include("alerts.urls")),
     path("maker/", include("catalog.urls")),
+    path("reports/", include("reports.urls")),
+    path("dashboard/", reports_views.dashboard, name="dashboard"),
+    path("dashboard/enterprises/<int:pk>/", reports_views.enterprise, name="dashboard-enterprise"),
 ]
 
 handler400 = "config.views.bad_request"

@@ -37,6 +37,7 @@ figure {{ margin: 0 0 10pt; break-inside: avoid; }}
 """
 SYSTEM_PACKAGES = "libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk"
 
+log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per rendering step otherwise
 
 
@@ -60,14 +61,19 @@ def pdf_available() -> tuple[bool, str]:
 
 @functools.cache
 def _missing() -> str:
-    """What this machine lacks to print, found once per process: "weasyprint", "pango", "font" or ""."""
+    """What this machine lacks to print, found once per process (installing Pango or a font takes a restart):
+    "weasyprint", "pango", "font" or ""."""
     try:
         import weasyprint  # noqa: F401  (Pango and its libraries load here)
     except ImportError:
         return "weasyprint"
     except OSError:
         return "pango"
-    return "" if cjk_family() else "font"
+    try:
+        return "" if cjk_family() else "font"
+    except Exception:  # the probe reads WeasyPrint's fontconfig bindings, which are not its public API
+        log.warning("could not ask fontconfig for a CJK font; printing anyway", exc_info=True)
+        return ""
 
 
 @functools.cache

@@ -151,8 +151,8 @@ def test_without_weasyprint_or_a_chinese_font_the_report_says_which(monkeypatch)
                 "PDF printing needs the Python package WeasyPrint: pip install weasyprint.",
             )
     report_pdf._missing.cache_clear()
-    if report_pdf._missing() == "pango":
-        pytest.skip("no Pango on this machine")
+    if report_pdf._missing() in ("weasyprint", "pango"):
+        pytest.skip("WeasyPrint does not load on this machine")
     report_pdf._missing.cache_clear()
     monkeypatch.setattr(report_pdf, "cjk_family", lambda: None)
     with translation.override("zh-hans"):
@@ -183,3 +183,15 @@ def test_the_line_chart_leaves_a_gap_for_a_month_without_figures_and_escapes_nam
     assert svg.count("<polyline") == 1  # 3→(gap) then 5→8: only the second run is a line
     assert "告警&lt;b&gt;" in svg and "<b>" not in svg
     assert nice_ticks(56) == [0, 20, 40, 60] and nice_ticks(3, whole=True) == [0, 1, 2, 3]
+
+
+def test_a_font_probe_that_breaks_does_not_stop_printing(monkeypatch):
+    if report_pdf._missing() in ("weasyprint", "pango"):
+        pytest.skip("WeasyPrint does not load on this machine")
+    report_pdf._missing.cache_clear()
+
+    def broken():
+        raise AttributeError("fontconfig bindings moved")
+
+    monkeypatch.setattr(report_pdf, "cjk_family", broken)
+    assert report_pdf.pdf_available() == (True, "")

@@ -262,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
     "reports-rollups-repair": {"task": "reports.tasks.rollups_repair", "schedule": crontab(hour=1, minute=10)},
     # The 三分 grades of enterprises and regions, from the day's alerts and qualifications.
     "reports-grade-risk": {"task": "reports.tasks.grade_risk", "schedule": crontab(hour=1, minute=40)},
+    # Last month's report of every regulator's region, on the 1st, after the night's repair and grading.
+    "reports-monthly": {
+        "task": "reports.tasks.monthly_reports_on_first",
+        "schedule": crontab(day_of_month=1, hour=3, minute=0),
+    },
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

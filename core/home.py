@@ -47,8 +47,13 @@ TASKS: dict[str, list[Task]] = {
         Task(
             _("Dashboard and risk map"),
             _("Districts coloured red, orange, yellow, green; drill down to the bike."),
+            "dashboard",
         ),
-        Task(_("Monthly report"), _("The monthly safety-governance report, as a page and a PDF.")),
+        Task(
+            _("Monthly report"),
+            _("The monthly safety-governance report, as a page and a PDF."),
+            "reports-monthly",
+        ),
         Task(
             _("Enterprises in your jurisdiction"),
             _("Makers, dealers, repair shops and recyclers, with their status."),
@@ -68,6 +73,11 @@ TASKS: dict[str, list[Task]] = {
             _("Data feed"),
             _("Webhooks signed with HMAC-SHA256 deliver every shared alert to your system."),
             "alerts-subscriptions",
+        ),
+        Task(
+            _("Cockpit"),
+            _("Your region's figures and risk map, read-only, for the alert categories you subscribed to."),
+            "dashboard",
         ),
     ],
     "dealer": [

@@ -322,3 +322,24 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal}:{self.key}"
+
+
+class Notice(models.Model):
+    """A message the platform leaves for an organization in its home page (e.g. "the monthly report of 2026-11 is
+    ready"), beside the e-mail where one is configured."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notices")
+    title = models.CharField(_("title"), max_length=200)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    scope = ScopeRule(organizations=("organization_id",))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        indexes = [models.Index(fields=["organization", "-created_at"], name="notice_org_newest")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -376,3 +376,11 @@ def risk_changes(*, start: dt.datetime, end: dt.datetime, region_code: str | Non
         enterprises=compare(EnterpriseGrade, "organization_id", "grade"),
         regions=compare(RegionGrade, "region_code", "colour"),
     )
+
+
+def reasons_in_words(reasons: list[dict]) -> list[dict]:
+    """A grade's reasons with each signal's name beside its code, for the pages and the report."""
+    return [
+        {**reason, "label": str(SIGNALS[reason["code"]].name) if reason.get("code") in SIGNALS else reason.get("code")}
+        for reason in reasons or []
+    ]

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from reports.api import summary
+from reports.api import monthly, summary
 
 urlpatterns: list = [
     path("reports/summary/", summary.SummaryView.as_view(), name="api-reports-summary"),
     path("reports/trend/", summary.TrendView.as_view(), name="api-reports-trend"),
+    path("reports/monthly/", monthly.MonthlyReportListView.as_view(), name="api-reports-monthly"),
+    path("reports/monthly/<int:pk>/", monthly.MonthlyReportDetailView.as_view(), name="api-reports-monthly-detail"),
 ]
 
 # 三分 risk grading: enterprises graded, product categories, region colours, colour thresholds.

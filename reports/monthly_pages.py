@@ -110,4 +110,4 @@ def report_pdf(request, region_code: str, month: str):
         context = {"report": report, "html_url": reverse("reports-monthly-html", args=[region_code, month])}
         return render(request, "reports/no_pdf.html", context, status=404)
     name = f"{report.region_code}-{month}-monthly-report.pdf"
-    return FileResponse(report.pdf.open("rb"), content_type="application/pdf", filename=name)
+    return FileResponse(report.pdf.open("rb"), content_type="application/pdf", filename=name, as_attachment=True)

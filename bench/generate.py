@@ -12,6 +12,12 @@ What it builds, in delivery blocks of 50 bikes (one maker, one model, one dealer
 - every bike and battery has its ledger: produced, received, then sold, battery_fitted and registered on the
   bike's chain, hash-chained exactly as vehicles.ledger writes them (a sample is verified at the end).
 
+Then the governance year (bench/history.py): repair shops, a year of repairs and complaints on the registered bikes
+(on their chains), the alerts the rule engine raises from them with their closed loop; after loading, the daily
+rollups of every day, backfilled set-based and checked against reports.rollups.day_rederive, and the 三分 risk
+gradings as of the first of each month. It draws from its own random generator, so the bikes, owners and sales
+of a seed are the same as before it existed.
+
 Owners: each has a unique, valid ID number and phone (`owner_id_number(k)`, `owner_phone(k)` below give those
 of the k-th owner, for trace benchmarks), whose keyed hashes are stored for lookup. Encrypting millions of values
 would dominate the run, so the encrypted name, ID number and phone come from a pool of 1,000 encrypted records:
@@ -37,6 +43,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import history
 from bench.environment import django_setup, psycopg_connect
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -198,6 +205,7 @@ class World:
         self.compatible = compatible
         dealer_user = {u.organization_id: u.pk for u in dealer_users}
         self.dealers = [(o.pk, o.region_id, dealer_user[o.pk]) for o in dealers]
+        self.regulators = {o.region_id: o.pk for o in regulators}
         self.organizations = len(makers) + len(battery_makers) + len(dealers) + len(regulators) + len(police)
         self.users = len(users)
 
@@ -227,6 +235,7 @@ TABLES = {
     "dealers_receipt": "id, dealer_id, supplier_id, received_at, created_by_id",
     "dealers_receiptitem": "id, receipt_id, kind, ref, vehicle_id, battery_id, verdict, reasons",
     "dealers_sale": "id, dealer_id, vehicle_id, registration_id, battery_serials, sold_at, created_by_id, created_at",
+    **history.TABLES,
 }
 
 
@@ -310,8 +319,9 @@ class Ledger:
         *,
         vehicle: tuple[int, str] | None = None,
         battery: tuple[int, str] | None = None,
-    ) -> None:
-        """`chain` is [head hash, seq] of the vehicle (or battery) and moves on; vehicle/battery: (id, key)."""
+    ) -> int:
+        """`chain` is [head hash, seq] of the vehicle (or battery) and moves on; vehicle/battery: (id, key).
+        Returns the event's id."""
         seq = chain[1] + 1
         digest = self.event_hash(
             prev_hash=chain[0],
@@ -329,6 +339,7 @@ class Ledger:
         row = (event_id, recorded, occurred, vehicle_id, battery_id, seq, type_, org, region)
         self.load.put("vehicles_lifecycleevent", (*row, self.canonical(payload), chain[0], digest))
         chain[0], chain[1] = digest, seq
+        return event_id
 
 
 def generate(scale: int, seed: int) -> None:
@@ -337,7 +348,13 @@ def generate(scale: int, seed: int) -> None:
     started = time.perf_counter()
     rng = random.Random(seed)
     world = World(scale, rng)
-    print(f"world: {world.organizations:,} organizations, {world.users:,} users ({time.perf_counter() - started:.1f}s)")
+    # The year's repairs, complaints and alerts draw from their own generator: the chain above them is the same
+    # for a seed with or without them.
+    governance = history.Governance(scale, world.counties, world.regulators, random.Random(seed + 1), SHANGHAI)
+    print(
+        f"world: {world.organizations:,} organizations, {world.users:,} users, {governance.shop_count:,} repair "
+        f"shops ({time.perf_counter() - started:.1f}s)"
+    )
 
     today = dt.date.today()
     first_day = today - dt.timedelta(days=900)
@@ -540,6 +557,9 @@ def generate(scale: int, seed: int) -> None:
                                 recorded,
                             ),
                         )
+                        governance.after_sale(
+                            load, ledger, v_chain, vehicle, v_code, model_code, owner_region, dealer_id, sold_at
+                        )
                         v_state = ("registered", None, dealer_id, owner_region, sold_at)
                         b_state = ("fitted", None, vehicle_id, owner_region)
 
@@ -595,6 +615,45 @@ def generate(scale: int, seed: int) -> None:
     total = loaded - started
     print(f"loaded in {total:.1f}s ({sum(counts.values()) / total:,.0f} rows/s), ANALYZE {analysed - loaded:.1f}s")
     verify_sample(rng)
+    governance_finish(rng)
+
+
+def governance_finish(rng: random.Random) -> None:
+    """The rollups of every day, backfilled set-based and checked against reports.rollups.day_rederive on a sample
+    of days; then the year's monthly risk gradings."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    started = time.perf_counter()
+    with psycopg_connect(autocommit=True) as conn:
+        filled = history.rollups_backfill(conn, settings.TIME_ZONE)
+    for table, (rows, seconds) in filled.items():
+        print(f"  {table:26s}{rows:>14,} rows in {seconds:5.1f}s")
+    today = timezone.localdate()
+    start = history.history_start(today)
+    days = sorted(
+        {
+            today,
+            today - dt.timedelta(days=1),
+            *(start + dt.timedelta(days=rng.randrange((today - start).days)) for _ in range(4)),
+        }
+    )
+    checked = history.rollups_verify(days)
+    drift = sum(d for _, d, _ in checked)
+    print(
+        "rollups re-derived by day_rederive on "
+        + ", ".join(f"{day:%Y-%m-%d} ({seconds:.1f}s)" for day, _, seconds in checked)
+        + f": {'no drift' if not drift else f'{drift} rows DRIFTED'}"
+    )
+    if drift:
+        raise SystemExit(1)
+    graded = history.gradings(SHANGHAI)
+    for moment, grading, seconds in graded:
+        print(
+            f"  graded as of {moment:%Y-%m-%d %H:%M}: {grading.enterprises:,} enterprises "
+            f"({grading.risk_enterprises:,} risk), {grading.regions} regions in {seconds:.1f}s"
+        )
+    print(f"rollups and gradings in {time.perf_counter() - started:.1f}s")
 
 
 def verify_sample(rng: random.Random, size: int = 20) -> None:

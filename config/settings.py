@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "alerts.models.Alert.Status",
         "VehicleStatusEnum": "vehicles.models.Vehicle.Status",
         "ItemKindEnum": ["vehicle", "battery"],
+        "RegionColourEnum": "reports.models.RegionColour",
     },
 }
 

@@ -17,6 +17,8 @@ from catalog.standards import load_standards
 from core.models import Organization, OrganizationKind, Region, User
 from core.regions import load_regions
 from core.tokens import token_issue
+from reports.models import ColourThreshold, ProductCategory, RiskSetting, RiskSignal
+from reports.risk_reference import risk_reference_load
 from tests.factories import OrganizationFactory, UserFactory
 
 K = OrganizationKind
@@ -38,12 +40,15 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _reference_data(django_db_setup, django_db_blocker):
     """Transactional tests (live server, worker processes) end with a flush that also empties the tables that
-    data migrations filled (regions, standards); put them back before the next test, whatever fixtures it uses."""
+    data migrations filled (regions, standards, the risk grading's reference data); put them back before the next
+    test, whatever fixtures it uses."""
     with django_db_blocker.unblock():
         if not Region.objects.exists():
             load_regions(Region)
         if not Standard.objects.exists():
             load_standards(Standard)
+        if not RiskSetting.objects.exists():
+            risk_reference_load(ProductCategory, RiskSignal, RiskSetting, ColourThreshold)
     yield
 
 

@@ -27,6 +27,9 @@ class RuleCode(models.TextChoices):
     STOCK_MISMATCH = "STOCK_MISMATCH", _("stock mismatch")
     COMPLAINT = "COMPLAINT", _("consumer complaint")
     PROOF_FAILED = "PROOF_FAILED", _("repeated failed proof that a bike is at hand")
+    DUTY_OVERDUE = "DUTY_OVERDUE", _("enterprise duty record missing")
+    INSPECTION_HAZARD = "INSPECTION_HAZARD", _("hazard found in an inspection")
+    SAMPLING_FAILED = "SAMPLING_FAILED", _("failed supervisory sampling")
 
 
 class AlertRequest(models.Model):
@@ -75,6 +78,8 @@ class Category(models.TextChoices):
     SHOP = "shop", _("repair shop qualification")
     COMPLAINT = "complaint", _("consumer complaint")
     ACCESS = "access", _("access to records")
+    DUTY = "duty", _("enterprise duties (日管控、周排查、月调度)")
+    INSPECTION = "inspection", _("inspections and sampling")
 
 
 class Severity(models.TextChoices):

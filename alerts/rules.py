@@ -361,6 +361,25 @@ rule(
 rule(RuleCode.STOCK_MISMATCH, name=_("stock mismatch (进销存不符)"), category=Category.STOCK, severity=Severity.MEDIUM)(
     None
 )
+# Supervision work (supervision/): raised by its services and sweeps through alert requests.
+rule(
+    RuleCode.DUTY_OVERDUE,
+    name=_("duty record missing (日管控、周排查、月调度)"),
+    category=Category.DUTY,
+    severity=Severity.LOW,
+)(None)
+rule(
+    RuleCode.INSPECTION_HAZARD,
+    name=_("hazard found in an inspection (检查发现隐患)"),
+    category=Category.INSPECTION,
+    severity=Severity.HIGH,
+)(None)
+rule(
+    RuleCode.SAMPLING_FAILED,
+    name=_("failed supervisory sampling (监督抽查不合格)"),
+    category=Category.INSPECTION,
+    severity=Severity.HIGH,
+)(None)
 # An enterprise that keeps naming bikes it cannot show (no QR code, no plate): frame numbers are sequential, so a
 # shop or recycler guessing them would otherwise reach other people's records.
 rule(

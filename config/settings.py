@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "recycling",
     "alerts",
     "reports",
+    "supervision",
 ]
 
 MIDDLEWARE = [

@@ -38,6 +38,7 @@ urlpatterns = [
     path("api/v1/", include("recycling.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("reports.api.urls")),
+    path("api/v1/", include("supervision.api.urls")),
     path("", include("vehicles.urls")),
     path("dealer/", include("dealers.urls")),
     path("repair/", include("repairs.urls")),

@@ -1,0 +1,1 @@
+"""The supervision work API (API.md "Supervision work")."""

@@ -19,6 +19,8 @@ from core.regions import load_regions
 from core.tokens import token_issue
 from reports.models import ColourThreshold, ProductCategory, RiskSetting, RiskSignal
 from reports.risk_reference import risk_reference_load
+from supervision.duty_reference import duty_reference_load
+from supervision.models import DutyTemplate
 from tests.factories import OrganizationFactory, UserFactory
 
 K = OrganizationKind
@@ -40,7 +42,7 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _reference_data(django_db_setup, django_db_blocker):
     """Transactional tests (live server, worker processes) end with a flush that also empties the tables that
-    data migrations filled (regions, standards, the risk grading's reference data); put them back before the next
+    data migrations filled (regions, standards, the risk grading's and the duties' reference data); put them back before the next
     test, whatever fixtures it uses."""
     with django_db_blocker.unblock():
         if not Region.objects.exists():
@@ -49,6 +51,8 @@ def _reference_data(django_db_setup, django_db_blocker):
             load_standards(Standard)
         if not RiskSetting.objects.exists():
             risk_reference_load(ProductCategory, RiskSignal, RiskSetting, ColourThreshold)
+        if not DutyTemplate.objects.exists():
+            duty_reference_load(DutyTemplate, RiskSignal)
     yield
 
 

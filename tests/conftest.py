@@ -42,8 +42,8 @@ def _test_settings(settings):
 @pytest.fixture(autouse=True)
 def _reference_data(django_db_setup, django_db_blocker):
     """Transactional tests (live server, worker processes) end with a flush that also empties the tables that
-    data migrations filled (regions, standards, the risk grading's and the duties' reference data); put them back before the next
-    test, whatever fixtures it uses."""
+    data migrations filled (regions, standards, the reference data of the risk grading and of the duties); put
+    them back before the next test, whatever fixtures it uses."""
     with django_db_blocker.unblock():
         if not Region.objects.exists():
             load_regions(Region)

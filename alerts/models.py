@@ -30,6 +30,8 @@ class RuleCode(models.TextChoices):
     DUTY_OVERDUE = "DUTY_OVERDUE", _("enterprise duty record missing")
     INSPECTION_HAZARD = "INSPECTION_HAZARD", _("hazard found in an inspection")
     SAMPLING_FAILED = "SAMPLING_FAILED", _("failed supervisory sampling")
+    BATTERY_THERMAL_RISK = "BATTERY_THERMAL_RISK", _("battery thermal alarm in a charging cabinet")
+    STOLEN_SEEN = "STOLEN_SEEN", _("a stolen bike seen")
 
 
 class AlertRequest(models.Model):
@@ -80,6 +82,7 @@ class Category(models.TextChoices):
     ACCESS = "access", _("access to records")
     DUTY = "duty", _("enterprise duties (日管控、周排查、月调度)")
     INSPECTION = "inspection", _("inspections and sampling")
+    THEFT = "theft", _("stolen bikes")
 
 
 class Severity(models.TextChoices):

@@ -380,6 +380,21 @@ rule(
     category=Category.INSPECTION,
     severity=Severity.HIGH,
 )(None)
+# The rest of the chain: cabinets' alarms (charging/), stolen bikes seen anywhere (vehicles.StolenReport).
+rule(
+    RuleCode.BATTERY_THERMAL_RISK,
+    name=_("battery thermal alarm in a charging cabinet (换电柜热失控预警)"),
+    category=Category.BATTERY,
+    severity=Severity.HIGH,
+    departments=("fire",),
+)(None)
+rule(
+    RuleCode.STOLEN_SEEN,
+    name=_("a stolen bike seen (被盗车辆出现)"),
+    category=Category.THEFT,
+    severity=Severity.HIGH,
+    departments=("police",),
+)(None)
 # An enterprise that keeps naming bikes it cannot show (no QR code, no plate): frame numbers are sequential, so a
 # shop or recycler guessing them would otherwise reach other people's records.
 rule(

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "alerts",
     "reports",
     "supervision",
+    "charging",
 ]
 
 MIDDLEWARE = [

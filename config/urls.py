@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/", include("supervision.api.urls")),
+    path("api/v1/", include("charging.api.urls")),
     path("", include("vehicles.urls")),
     path("dealer/", include("dealers.urls")),
     path("repair/", include("repairs.urls")),

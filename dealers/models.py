@@ -76,3 +76,100 @@ class Sale(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle} {self.sold_at:%Y-%m-%d}"
+
+
+class Shipment(models.Model):
+    """Items shipped by their holder to another enterprise (发货): in transit until the receiver's incoming
+    inspection accepts them (a battery maker to a vehicle maker or an operator, a maker to a dealer, a dealer to
+    another dealer)."""
+
+    sender = models.ForeignKey(Organization, verbose_name=_("sender"), on_delete=models.PROTECT, related_name="+")
+    receiver = models.ForeignKey(Organization, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="+")
+    shipped_at = models.DateTimeField(_("shipped at"))
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    scope = ScopeRule(region="sender__region__code", organizations=("sender_id", "receiver_id"))
+
+    class Meta:
+        ordering = ["-shipped_at", "-id"]
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} → {self.receiver_id} {self.shipped_at:%Y-%m-%d}"
+
+
+class ShipmentItem(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="items")
+    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    battery = models.ForeignKey(Battery, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    receipt = models.ForeignKey(Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("shipped item")
+        verbose_name_plural = _("shipped items")
+        indexes = [
+            models.Index(fields=["vehicle"], condition=models.Q(received_at__isnull=True), name="shipping_vehicle"),
+            models.Index(fields=["battery"], condition=models.Q(received_at__isnull=True), name="shipping_battery"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shipment_id}: {self.vehicle_id or self.battery_id}"
+
+
+class SubsidyPolicy(models.Model):
+    """The trade-in subsidy (以旧换新) of a region for a kind of old bike: data, as each locality sets it."""
+
+    class OldKind(models.TextChoices):
+        OLD_STANDARD = "old_standard", _("old-standard bike on record (备案非标车)")
+        NEW_STANDARD = "new_standard", _("new-standard bike")
+
+    region_code = models.CharField(_("region"), max_length=12)
+    old_kind = models.CharField(_("kind of old bike"), max_length=16, choices=OldKind.choices)
+    amount_yuan = models.DecimalField(_("subsidy (¥)"), max_digits=8, decimal_places=2)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    note = models.CharField(_("policy"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["region_code", "old_kind", "-valid_from"]
+        verbose_name = _("trade-in subsidy")
+        verbose_name_plural = _("trade-in subsidies")
+
+    def __str__(self) -> str:
+        return f"{self.region_code} {self.old_kind} ¥{self.amount_yuan}"
+
+
+class TradeIn(models.Model):
+    """An old bike traded in at a dealer's counter for a new one sold to the same owner (以旧换新): the old bike's
+    registration cancelled, the bike held by the dealer until a recycler takes it."""
+
+    dealer = models.ForeignKey(Organization, verbose_name=_("dealer"), on_delete=models.PROTECT, related_name="+")
+    old_vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="trade_ins")
+    old_registration = models.ForeignKey(Registration, on_delete=models.PROTECT, related_name="+")
+    old_kind = models.CharField(_("kind of old bike"), max_length=16, choices=SubsidyPolicy.OldKind.choices)
+    sale = models.OneToOneField(Sale, on_delete=models.PROTECT, related_name="trade_in")
+    subsidy_yuan = models.DecimalField(_("subsidy (¥)"), max_digits=8, decimal_places=2)
+    region_code = models.CharField(_("owner's region (street)"), max_length=12)
+    traded_at = models.DateTimeField(_("traded in at"))
+    handed_over_at = models.DateTimeField(_("handed to a recycler at"), null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    scope = ScopeRule(region="region_code", organizations=("dealer_id",))
+
+    class Meta:
+        ordering = ["-traded_at", "-id"]
+        verbose_name = _("trade-in")
+        verbose_name_plural = _("trade-ins")
+        constraints = [
+            models.UniqueConstraint(fields=["old_vehicle"], name="trade_in_once_per_bike"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["region_code", "traded_at"], name="trade_in_region", opclasses=["varchar_pattern_ops", ""]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.old_vehicle_id} → {self.sale_id}"

@@ -28,6 +28,7 @@ class Vehicle(models.Model):
 
     class Status(models.TextChoices):
         PRODUCED = "produced", _("produced")
+        IN_TRANSIT = "in_transit", _("in transit")
         IN_STOCK = "in_stock", _("in stock")
         REGISTERED = "registered", _("registered")
         CANCELLED = "cancelled", _("registration cancelled")
@@ -89,6 +90,7 @@ class Battery(models.Model):
 
     class Status(models.TextChoices):
         PRODUCED = "produced", _("produced")
+        IN_TRANSIT = "in_transit", _("in transit")
         IN_STOCK = "in_stock", _("in stock")
         FITTED = "fitted", _("fitted")
         REMOVED = "removed", _("removed")
@@ -257,6 +259,11 @@ class EventType(models.TextChoices):
     SCRAPPED = "scrapped", _("scrapped")
     RECYCLED = "recycled", _("recycled")
     HANDED_OVER = "handed_over", _("handed over to a recycler")
+    SHIPPED = "shipped", _("shipped")
+    SWAPPED = "swapped", _("swapped in a charging cabinet")
+    TRADED_IN = "traded_in", _("traded in")
+    STOLEN_REPORTED = "stolen_reported", _("reported stolen")
+    FOUND = "found", _("found")
 
 
 class LifecycleEvent(models.Model):
@@ -412,3 +419,38 @@ class ProductionUpload(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.REFUSED, self.Status.FAILED}
+
+
+class StolenReport(models.Model):
+    """A bike reported stolen by the police of its jurisdiction, until it is found. While it is open, every later
+    event of the bike (repair, sale, receipt, swap, take-back, trade-in, an enterprise's scan) raises STOLEN_SEEN."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="stolen_reports")
+    region_code = models.CharField(_("region"), max_length=12)
+    report_no = models.CharField(_("police report number"), max_length=64)
+    reported_at = models.DateTimeField(_("reported at"))
+    reported_by = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    found_at = models.DateTimeField(_("found at"), null=True, blank=True)
+    found_by = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    scope = ScopeRule(region="region_code", organizations=("reported_by_id",))
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = _("stolen bike report")
+        verbose_name_plural = _("stolen bike reports")
+        constraints = [
+            models.UniqueConstraint(fields=["vehicle"], condition=Q(found_at__isnull=True), name="stolen_open_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["region_code"],
+                condition=Q(found_at__isnull=True),
+                name="stolen_open_region",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id} {self.report_no}"

@@ -192,6 +192,10 @@ def dispatch_record(alerts: list[Alert], router: Router, now) -> None:
             deliveries.append(
                 AlertDelivery(alert=alert, organization=regulator, reason=AlertDelivery.Reason.JURISDICTION)
             )
+        for department in router.departments_for(alert.region_code, REGISTRY[alert.rule].notifies):
+            deliveries.append(
+                AlertDelivery(alert=alert, organization=department, reason=AlertDelivery.Reason.DEPARTMENT)
+            )
         for subscription in router.subscriptions_for(alert.region_code, alert.category):
             deliveries.append(
                 AlertDelivery(

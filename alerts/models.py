@@ -198,6 +198,7 @@ class AlertDelivery(models.Model):
     class Reason(models.TextChoices):
         JURISDICTION = "jurisdiction", _("jurisdiction")
         SUBSCRIPTION = "subscription", _("department subscription")
+        DEPARTMENT = "department", _("department concerned")
         ESCALATION = "escalation", _("escalation")
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")

@@ -1,11 +1,13 @@
 """Routing (属地): the regulator of an alert is the one whose region code is the longest prefix of the event's
-region; departments subscribed to its category in that region get a copy. Every delivery is recorded."""
+region; departments subscribed to its category in that region get a copy, and the departments a rule notifies
+(the fire brigade of a thermal alarm, the police of a stolen bike seen) get one whether subscribed or not. Every
+delivery is recorded."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from core.models import Organization, OrganizationKind, Region
+from core.models import DEPARTMENT_KINDS, Organization, OrganizationKind, Region
 
 
 @cache
@@ -35,6 +37,9 @@ class Router:
         }
         from alerts.models import DepartmentSubscription
 
+        self._departments: dict[tuple[str, str], Organization] = {}
+        for org in Organization.objects.filter(kind__in=DEPARTMENT_KINDS, status="active").order_by("-pk"):
+            self._departments[(org.kind, org.region_id)] = org  # the oldest of a kind and region wins
         self._subscriptions = list(
             DepartmentSubscription.objects.filter(active=True, organization__status="active").select_related(
                 "organization__region"
@@ -52,6 +57,17 @@ class Router:
             if code in self._regulators:
                 return self._regulators[code]
         return None
+
+    def departments_for(self, region_code: str, kinds) -> list[Organization]:
+        """For each department kind, the department of that kind whose region is the longest prefix of the
+        alert's region (the fire brigade of the district, else of the city)."""
+        found = []
+        for kind in kinds:
+            for code in ancestors(region_code):
+                if (kind, code) in self._departments:
+                    found.append(self._departments[(kind, code)])
+                    break
+        return found
 
     def subscriptions_for(self, region_code: str, category: str):
         return [

@@ -52,6 +52,9 @@ class Rule:
     # page shows, on the pages of the subjects named ("vehicle", "battery"); None leaves the verdict alone.
     public_reason: str | None = None
     public_on: frozenset[str] = frozenset()
+    # Department kinds that receive every alert of this rule in their region, subscribed or not: a cabinet's
+    # thermal alarm goes to the fire brigade, a stolen bike seen to the police (一方预警、多方联动).
+    notifies: tuple[str, ...] = ()
 
     @property
     def closure_sla(self) -> dt.timedelta:
@@ -71,6 +74,7 @@ def rule(
     departments=(),
     public_reason: str | None = None,
     public_on: Iterable[str] = ("vehicle",),
+    notifies: Iterable[str] = (),
 ):
     """Register a rule; used as a decorator on its check function (or with on=() for sweep-fed rules)."""
 
@@ -85,6 +89,7 @@ def rule(
             tuple(departments),
             public_reason,
             frozenset(public_on) if public_reason else frozenset(),
+            tuple(notifies),
         )
         return check
 
@@ -387,6 +392,7 @@ rule(
     category=Category.BATTERY,
     severity=Severity.HIGH,
     departments=("fire",),
+    notifies=("fire",),
 )(None)
 rule(
     RuleCode.STOLEN_SEEN,
@@ -394,6 +400,7 @@ rule(
     category=Category.THEFT,
     severity=Severity.HIGH,
     departments=("police",),
+    notifies=("police",),
 )(None)
 # An enterprise that keeps naming bikes it cannot show (no QR code, no plate): frame numbers are sequential, so a
 # shop or recycler guessing them would otherwise reach other people's records.

@@ -16,6 +16,9 @@ from core.models import Organization, User
 from core.scoping import ScopeRule
 
 PREFIX_OPS = ["varchar_pattern_ops", ""]  # region prefix (LIKE '3714%') then the day, on one index
+# The rollups' unique keys are their prefix indexes too (varchar_pattern_ops has the same equality, so the upkeep's
+# ON CONFLICT still finds them): one index less to write on every upsert. Their tables keep 30% of each page free
+# (fillfactor 70, migration 0003) so that adding to a row of the day rewrites it in place, without index entries.
 
 
 class RegionDay(models.Model):
@@ -37,8 +40,9 @@ class RegionDay(models.Model):
     class Meta:
         verbose_name = _("daily figures of a region")
         verbose_name_plural = _("daily figures of regions")
-        constraints = [models.UniqueConstraint(fields=["region_code", "day"], name="region_day_once")]
-        indexes = [models.Index(fields=["region_code", "day"], name="region_day_prefix", opclasses=PREFIX_OPS)]
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "day"], name="region_day_once", opclasses=PREFIX_OPS)
+        ]
 
     def __str__(self) -> str:
         return f"{self.region_code} {self.day}"
@@ -49,7 +53,8 @@ class EnterpriseDay(models.Model):
 
     region_code = models.CharField(_("region"), max_length=12)
     day = models.DateField(_("day"))
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    # Indexed by enterprise_day_org below (organization first): no index of its own.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
     sales = models.PositiveIntegerField(_("sales"), default=0)
     repairs = models.PositiveIntegerField(_("repairs"), default=0)
     recycled = models.PositiveIntegerField(_("recycled"), default=0)
@@ -60,12 +65,11 @@ class EnterpriseDay(models.Model):
         verbose_name = _("daily figures of an enterprise")
         verbose_name_plural = _("daily figures of enterprises")
         constraints = [
-            models.UniqueConstraint(fields=["region_code", "day", "organization"], name="enterprise_day_once")
+            models.UniqueConstraint(
+                fields=["region_code", "day", "organization"], name="enterprise_day_once", opclasses=[*PREFIX_OPS, ""]
+            )
         ]
-        indexes = [
-            models.Index(fields=["region_code", "day"], name="enterprise_day_prefix", opclasses=PREFIX_OPS),
-            models.Index(fields=["organization", "day"], name="enterprise_day_org"),
-        ]
+        indexes = [models.Index(fields=["organization", "day"], name="enterprise_day_org")]
 
     def __str__(self) -> str:
         return f"{self.organization_id} {self.region_code} {self.day}"
@@ -105,9 +109,12 @@ class AlertDay(models.Model):
         verbose_name = _("daily figures of alerts")
         verbose_name_plural = _("daily figures of alerts")
         constraints = [
-            models.UniqueConstraint(fields=["region_code", "day", "rule", "severity"], name="alert_day_once")
+            models.UniqueConstraint(
+                fields=["region_code", "day", "rule", "severity"],
+                name="alert_day_once",
+                opclasses=[*PREFIX_OPS, "", ""],
+            )
         ]
-        indexes = [models.Index(fields=["region_code", "day"], name="alert_day_prefix", opclasses=PREFIX_OPS)]
 
     def __str__(self) -> str:
         return f"{self.region_code} {self.day} {self.rule}"

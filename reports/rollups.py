@@ -15,6 +15,7 @@ fact happened: a sale's `occurred_at`, an alert's creation, a closure's step.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,7 +108,8 @@ def known_at(alert: Alert) -> dt.datetime:
 
 
 class Deltas:
-    """Deltas of one table, summed per key in memory, written with one upsert."""
+    """Deltas of one table, summed per key in memory, written with one upsert (`write_together` writes those of
+    several tables in one statement)."""
 
     def __init__(self, table: Table):
         self.table = table
@@ -121,44 +123,81 @@ class Deltas:
             else:
                 row[column] = row.get(column, 0) + value
 
+    def count(self, key: tuple, column: str) -> None:
+        """add(key, column=1), for the hot loop of the drain."""
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = {}
+        row[column] = row.get(column, 0) + 1
+
+    def params(self) -> list[list]:
+        """A list of values per column, the keys in one order, so that two workers adding to the same rows lock
+        them in the same order."""
+        table, rows = self.table, self.rows
+        keys = sorted(rows, key=lambda key: tuple(str(k) for k in key))
+        params = [[key[i] for key in keys] for i in range(len(table.key))]
+        params += [[rows[key].get(c, 0) for key in keys] for c in table.sums]
+        params += [[_array_literal(rows[key].get(c, [])) for key in keys] for c in table.arrays]
+        return params
+
     def write(self) -> None:
-        if not self.rows:
-            return
-        table = self.table
-        columns = [*table.key, *table.sums, *table.arrays]
-        values, params = [], []
-        for key, row in self.rows.items():
-            values.append("(" + ", ".join(["%s"] * len(columns)) + ")")
-            params += [*key, *(row.get(c, 0) for c in table.sums), *(row.get(c, []) for c in table.arrays)]
-        updates = [f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in table.sums]
-        updates += [f"{c} = {table.name}.{c} || EXCLUDED.{c}" for c in table.arrays]
-        # Keys in one order, so that two workers adding to the same rows lock them in the same order.
-        order = sorted(range(len(values)), key=lambda i: tuple(str(k) for k in list(self.rows)[i]))
-        width = len(columns)
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join(values[i] for i in order)} "
-            f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {', '.join(updates)}"
-        )
-        ordered = [p for i in order for p in params[i * width : (i + 1) * width]]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, ordered)
+        write_together(self)
+
+
+def write_together(*deltas: Deltas) -> None:
+    """The upserts of several tables in one statement (one round trip), each in the order given."""
+    parts = [d for d in deltas if d.rows]
+    if not parts:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_upserts_sql(tuple(d.table for d in parts)), [p for d in parts for p in d.params()])
+
+
+def _array_literal(values: list[int]) -> str:
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+@functools.cache
+def _upserts_sql(tables: tuple[Table, ...]) -> str:
+    """The upsert of the last table, those of the ones before it as WITH parts of the same statement."""
+    *first, last = tables
+    parts = ", ".join(f"w{n} AS ({_upsert_sql(table)})" for n, table in enumerate(first))
+    return f"WITH {parts} {_upsert_sql(last)}" if first else _upsert_sql(last)
+
+
+def _upsert_sql(table: Table) -> str:
+    """One statement per table whatever the batch: a column of values per array parameter (unnest), so the text
+    never changes and the connection prepares it once; a second-list travels as an array literal."""
+    columns = [*table.key, *table.sums, *table.arrays]
+    fields = {c: table.model._meta.get_field(c.removesuffix("_id")) for c in columns}
+    types = [fields[c].db_type(connection) if c not in table.arrays else "text" for c in columns]
+    selected = [f"u.{c}::{fields[c].db_type(connection)}" if c in table.arrays else f"u.{c}" for c in columns]
+    updates = [f"{c} = {table.name}.{c} + EXCLUDED.{c}" for c in table.sums]
+    updates += [f"{c} = {table.name}.{c} || EXCLUDED.{c}" for c in table.arrays]
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(selected)} "
+        f"FROM unnest({', '.join(f'%s::{t}[]' for t in types)}) AS u({', '.join(columns)}) "
+        f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {', '.join(updates)}"
+    )
 
 
 def events_add(events: Iterable) -> None:
     """Add a drained batch of ledger events to the region and enterprise rollups."""
     regions, enterprises = Deltas(REGION), Deltas(ENTERPRISE)
+    zone = timezone.get_current_timezone()  # once per batch: local_day looks it up on every call
     for event in events:
         column = REGION_COLUMNS.get(event.type)
         if event.type == EventType.RECYCLED:
             column = "vehicles_recycled" if event.vehicle_id else "batteries_recycled"
-        day = local_day(event.occurred_at)
+        enterprise_column = ENTERPRISE_COLUMNS.get(event.type) if event.organization_id else None
+        if not (column or enterprise_column):
+            continue  # most of the traffic (production, receipts, fittings) counts in no rollup
+        day = timezone.localtime(event.occurred_at, zone).date()
         if column:
-            regions.add((event.region_code, day), **{column: 1})
-        column = ENTERPRISE_COLUMNS.get(event.type)
-        if column and event.organization_id:
-            enterprises.add((event.region_code, day, event.organization_id), **{column: 1})
-    regions.write()
-    enterprises.write()
+            regions.count((event.region_code, day), column)
+        if enterprise_column:
+            enterprises.count((event.region_code, day, event.organization_id), enterprise_column)
+    write_together(regions, enterprises)
 
 
 def refusals_added(receipt, refused: int) -> None:
@@ -169,8 +208,7 @@ def refusals_added(receipt, refused: int) -> None:
     regions, enterprises = Deltas(REGION), Deltas(ENTERPRISE)
     regions.add(key, receipts_rejected=refused)
     enterprises.add((*key, receipt.dealer_id), receipts_rejected=refused)
-    regions.write()
-    enterprises.write()
+    write_together(regions, enterprises)
 
 
 def complaint_added(complaint) -> None:
@@ -192,9 +230,8 @@ def alerts_raised(alerts: Iterable[Alert]) -> None:
             **{STATUS_COLUMNS[alert.status]: 1},
         )
         if alert.organization_id:
-            enterprises.add((alert.region_code, day, alert.organization_id), alerts_raised=1)
-    cohorts.write()
-    enterprises.write()
+            enterprises.count((alert.region_code, day, alert.organization_id), "alerts_raised")
+    write_together(cohorts, enterprises)
 
 
 def alert_moved(alert: Alert, *, before: str, step: AlertTransition) -> None:

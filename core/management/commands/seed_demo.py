@@ -4,7 +4,7 @@ from core import demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo world (idempotent: a second run changes nothing)."
+    help = "Create the demo world and its year of history (idempotent: a second run changes nothing)."
 
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true", help="do nothing when the demo data is there")
@@ -15,15 +15,24 @@ class Command(BaseCommand):
         if if_empty and User.objects.filter(username="admin").exists():
             self.stdout.write("demo data already present")
             return
+        from alerts import demo as alerts_demo
+        from reports import demo as reports_demo
         from vehicles import demo as chain_demo
 
+        clock = demo.Clock.start()  # the year of history ends here, whatever time its seeding takes
         orgs = demo.seed()
-        self.stdout.write(f"demo world ready: {len(orgs)} organizations, {len(demo.DEMO_USERS)} logins")
-        sold = chain_demo.seed(orgs)
+        self.stdout.write(f"demo world ready: {len(orgs)} organizations, {len(demo.DEMO_USERS)} listed logins")
+        sold = chain_demo.seed(orgs, clock)
         if sold:
-            self.stdout.write(f"demo chain ready: bikes and batteries produced, received, {sold} sold")
-        from alerts import demo as alerts_demo
-
-        self.stdout.write(f"demo alerts: {alerts_demo.seed(orgs)}")
+            self.stdout.write(f"demo chain ready: a year of deliveries, {sold} bikes sold, transfers, take-backs")
+        self.stdout.write(f"demo alerts: {alerts_demo.seed(orgs, clock)}")
+        history = reports_demo.seed(clock)
+        if history is not None:
+            risk = history.gradings[-1].risk_enterprises
+            months = ", ".join(sorted({f"{r.month:%Y-%m}" for r in history.reports}))
+            self.stdout.write(
+                f"demo history: rollups of {history.days} days re-derived, {risk} risk enterprises now, "
+                f"reports of {months} for {len(history.reports)} regions"
+            )
         for username, password, description in demo.DEMO_LOGINS:
             self.stdout.write(f"  {username:<14} {password}  {description}")

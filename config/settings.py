@@ -231,6 +231,7 @@ SPECTACULAR_SETTINGS = {
         "VehicleStatusEnum": "vehicles.models.Vehicle.Status",
         "ItemKindEnum": ["vehicle", "battery"],
         "RegionColourEnum": "reports.models.RegionColour",
+        "EnforcementActionKindEnum": "supervision.models.EnforcementAction.Kind",
     },
 }
 
@@ -270,6 +271,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.monthly_reports_on_first",
         "schedule": crontab(day_of_month=1, hour=3, minute=0),
     },
+    # Each inspection plan's new week or month is drawn (双随机) soon after it begins; hourly, so that a missed
+    # run is made up within the hour. A period already drawn adds nothing.
+    "supervision-inspections-draw": {"task": "supervision.tasks.inspections_draw", "schedule": crontab(minute=5)},
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

@@ -20,6 +20,7 @@ from core.models import Region, User
 from core.scoping import in_jurisdiction
 from reports.models import AlertDay, RegionDay, RegionGrade
 from reports.rollups import ALERTS, REGION, STATUS_COLUMNS
+from supervision.enforcement import enforcement_figures
 
 MAX_TREND_MONTHS = 36
 OPEN_STATUSES = [s for s in Alert.Status.values if s not in {Alert.Status.CLOSED, Alert.Status.DISMISSED}]
@@ -227,7 +228,7 @@ def summary(scope: Scope, month: dt.date) -> dict:
         "closed_within_sla_pct": alerts["closed_within_sla_pct"],
         "median_event_to_alert_s": _median(scope.prefix, first, last, "event_to_alert_s", scope.rules),
         "median_alert_to_closed_s": _median(scope.prefix, first, last, "alert_to_closed_s", scope.rules),
-        "enforcement": {},
+        "enforcement": enforcement_figures(scope.prefix, first, last, scope.rules),
         "children": children_of(scope, first, last),
     }
 

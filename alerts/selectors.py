@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet
 
 from alerts.models import Alert, AlertTransition
 from alerts.rules import REGISTRY
@@ -53,3 +53,9 @@ def public_findings(subject: str, ref: str = "pk") -> ArraySubquery:
 
 def public_reasons(rules) -> list[str]:
     return sorted({REGISTRY[code].public_reason for code in rules or () if code in REGISTRY})
+
+
+def overdue(now) -> Q:
+    """Past its closure deadline, or escalated for having been: escalation hands an overdue alert up to the parent
+    regulator with a fresh deadline, and it stays overdue for the figures (the cockpit's count, the risk grade)."""
+    return Q(due_at__lt=now) | Q(escalation_level__gt=0)

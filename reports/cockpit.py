@@ -12,6 +12,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.utils import timezone
 
 from alerts.models import Alert
+from alerts.selectors import overdue
 from core.models import ENTERPRISE_KINDS, Organization
 from reports import selectors
 from reports.models import EnterpriseDay, EnterpriseGrade, RegionDay
@@ -49,11 +50,11 @@ def open_alerts(prefix: str, rules: tuple[str, ...]) -> int:
 
 
 def overdue_alerts(scope: Scope, now: dt.datetime):
-    """Open alerts past their closure deadline, the longest overdue first: what needs the regulator today. A live
-    state (time passes), read from the alerts through their (status, due_at) index, not from a rollup."""
+    """Open alerts past their closure deadline (or escalated for it), the escalated and longest overdue first: what
+    needs the regulator today. A live state (time passes), read from the alerts, not from a rollup."""
     return Alert.objects.filter(
-        region_code__startswith=scope.prefix, rule__in=scope.rules, status__in=OPEN_STATUSES, due_at__lt=now
-    ).order_by("due_at")
+        overdue(now), region_code__startswith=scope.prefix, rule__in=scope.rules, status__in=OPEN_STATUSES
+    ).order_by("-escalation_level", "due_at")
 
 
 def kpis(scope: Scope, month: dt.date) -> list[Kpi]:

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from alerts.models import Alert, Category
 from alerts.rules import REGISTRY
 from core.models import Organization, OrganizationKind, Region
-from reports import cockpit, selectors, svg
+from reports import cockpit, risk, selectors, svg
 from reports.maps import region_map_source
-from reports.models import AlertDay, ColourThreshold, MonthlyReport, RegionColour, RegionGrade
+from reports.models import AlertDay, ColourThreshold, EnterpriseGrade, MonthlyReport, RegionColour
 from reports.selectors import OPEN_STATUSES, Scope
 
 log = logging.getLogger(__name__)
@@ -135,27 +135,41 @@ def _headline(this: dict, previous: dict) -> list[dict]:
 
 
 def _risk_changes(scope: Scope, first: dt.date, last: dt.date) -> dict:
-    """Regions whose colour changed in the month, from the history of gradings (each region: its colour at the
-    first grading of the month or before it, against its current one)."""
+    """What the month's gradings changed (reports.risk.risk_changes): the regions whose colour changed, the
+    enterprises that turned risk (or left it), in words."""
     start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
-    history = RegionGrade.objects.filter(region_code__startswith=scope.prefix, graded_at__lt=end).order_by(
-        "region_code", "graded_at"
+    changes = risk.risk_changes(start=start, end=end, region_code=scope.region.code)
+    regions = dict(Region.objects.filter(code__in=[c.key for c in changes.regions]).values_list("code", "name"))
+    organizations = dict(
+        Organization.objects.filter(pk__in=[c.key for c in changes.enterprises]).values_list("pk", "name")
     )
-    before, after = {}, {}
-    for grade in history.only("region_code", "colour", "graded_at"):
-        if grade.graded_at < start:
-            before[grade.region_code] = grade.colour
-        after[grade.region_code] = grade.colour
-    changed = [
-        {"region_code": code, "from": before.get(code), "to": colour}
-        for code, colour in sorted(after.items())
-        if before.get(code) not in (None, colour)
-    ]
-    names = dict(Region.objects.filter(code__in=[c["region_code"] for c in changed]).values_list("code", "name"))
-    for row in changed:
-        row["name"] = names.get(row["region_code"], row["region_code"])
-    return {"regions": changed, "turned_red": sum(1 for c in changed if c["to"] == "red")}
+    colours = dict(RegionColour.choices)
+    grades = dict(EnterpriseGrade.Grade.choices)
+    return {
+        "regions": [
+            {
+                "region_code": c.key,
+                "name": regions.get(c.key, c.key),
+                "from": str(colours.get(c.before, _("not graded"))),
+                "to": str(colours.get(c.after, c.after)),
+                "colour": c.after,
+            }
+            for c in changes.regions
+            if c.before is not None
+        ],
+        "turned_red": len([c for c in changes.turned_red if c.before is not None]),
+        "enterprises": [
+            {
+                "name": organizations.get(c.key, c.key),
+                "to": str(grades.get(c.after, c.after)),
+                "risk": c.after == "risk",
+            }
+            for c in changes.enterprises
+            if c.before is not None
+        ],
+        "turned_risk": len([c for c in changes.turned_risk if c.before is not None]),
+    }
 
 
 # ── Generation ──────────────────────────────────────────────────────────────────────────────────────────────

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from alerts.models import Alert, RuleCode, Severity
+from alerts.selectors import overdue
 from core.errors import NotFound
 from core.models import ENTERPRISE_KINDS, QUALIFICATION_KINDS, Organization, Region, User
 from core.scoping import in_jurisdiction, scoped
@@ -106,7 +107,7 @@ def open_alerts(moment: Moment) -> dict[int, int]:
 def overdue_rectifications(moment: Moment) -> dict[int, int]:
     # A verified rectification waits on the regulator's closing, not on the enterprise: not overdue by it.
     return _per_organization(
-        Alert.objects.filter(due_at__lt=moment.now).exclude(status__in=(*NOT_OPEN, Alert.Status.VERIFIED))
+        Alert.objects.filter(overdue(moment.now)).exclude(status__in=(*NOT_OPEN, Alert.Status.VERIFIED))
     )
 
 

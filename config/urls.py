@@ -47,6 +47,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     path("maker/", include("catalog.urls")),
     path("reports/", include("reports.urls")),
+    path("work/", include("supervision.urls")),
     path("dashboard/", reports_views.dashboard, name="dashboard"),
     path("dashboard/enterprises/<int:pk>/", reports_views.enterprise, name="dashboard-enterprise"),
 ]

@@ -59,6 +59,12 @@ TASKS: dict[str, list[Task]] = {
             _("Makers, dealers, repair shops and recyclers, with their status."),
             "organizations",
         ),
+        Task(
+            _("Supervisory sampling"),
+            _("Record sampled batches and the lab's verdict; a failure raises an alert and the risk grades."),
+            "sampling-list",
+        ),
+        Task(_("Recalls"), _("Recalls with units in your jurisdiction, their progress per district."), "recall-list"),
     ],
     "department": [
         Task(
@@ -100,6 +106,10 @@ TASKS: dict[str, list[Task]] = {
         Task(
             _("Alerts about you"), _("What the regulator asks you to rectify, and the form to answer."), "alerts-mine"
         ),
+        Task(_("Recall remedy"), _("Scan a recalled bike or battery and record its remedy."), "recall-remedy"),
+        Task(
+            _("Credit record"), _("What the regulator reports about you to the public credit platform."), "credit-mine"
+        ),
     ],
     "repair_shop": [
         Task(
@@ -116,6 +126,10 @@ TASKS: dict[str, list[Task]] = {
             _("Alerts about your shop"),
             _("What to rectify, and the form to submit the rectification."),
             "alerts-mine",
+        ),
+        Task(_("Recall remedy"), _("Scan a recalled bike or battery and record its remedy."), "recall-remedy"),
+        Task(
+            _("Credit record"), _("What the regulator reports about you to the public credit platform."), "credit-mine"
         ),
     ],
     "recycler": [
@@ -138,6 +152,15 @@ TASKS: dict[str, list[Task]] = {
             _("Upload produced frame numbers or battery codes in bulk."),
             "maker-uploads",
             MAKER_KINDS,
+        ),
+        Task(
+            _("Recalls"),
+            _("Recall a model's units produced in a range, and follow the remedies."),
+            "recall-list",
+            MAKER_KINDS,
+        ),
+        Task(
+            _("Credit record"), _("What the regulator reports about you to the public credit platform."), "credit-mine"
         ),
     ],
 }

@@ -27,6 +27,7 @@ from reports import cockpit, selectors
 from reports.maps import MapRegion, region_map_chart, region_map_source
 from reports.models import EnterpriseGrade
 from reports.risk import reasons_in_words
+from supervision.views_credit import credit_for_regulator
 
 RECENT = 10
 
@@ -172,5 +173,6 @@ def enterprise(request, pk: int):
         "sales": sales,
         "repairs": repairs,
         "qualification": org.qualification_state(timezone.localdate()),
+        "credit_rows": credit_for_regulator(request.user, org),  # None: not for this viewer (a department)
     }
     return render(request, "reports/enterprise.html", context)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from alerts.selectors import public_findings, public_reasons
 from catalog import compliance
 from catalog.models import VehicleModel
+from supervision.recalls import public_recall
 from vehicles.codes import public_code_valid
 from vehicles.models import Battery, EventType, Fitment, LifecycleEvent, PublicScan, Vehicle
 
@@ -38,6 +39,8 @@ SCRAPPED = "scrapped"
 RECYCLED = "recycled"
 REGISTRATION_CANCELLED = "registration_cancelled"
 BATTERY_INCOMPATIBLE = "battery_incompatible"
+RECALLED = "recalled"  # an open recall (supervision.recalls): of the item itself, or of a battery fitted in the bike
+BATTERY_RECALLED = "battery_recalled"
 
 _STATUS_REASONS = {
     Vehicle.Status.SCRAPPED: SCRAPPED,
@@ -45,7 +48,7 @@ _STATUS_REASONS = {
     Vehicle.Status.CANCELLED: REGISTRATION_CANCELLED,
 }
 
-RECORD_CACHE_KEY = "public-record:v2:"  # v2: the verdict counts unresolved findings
+RECORD_CACHE_KEY = "public-record:v3:"  # v2: the verdict counts unresolved findings; v3: open recalls
 RECORD_CACHE_SECONDS = 60  # a status change shows within a minute; time-based expiry, no invalidation to miss
 EVENTS_SHOWN = 200  # the newest steps; a bike's life rarely has more
 QR_CACHE_SECONDS = 86400
@@ -78,10 +81,18 @@ def _fitted_at() -> Subquery:
 
 def vehicle_by_code(code: str) -> Vehicle | None:
     """The vehicle with its model, maker, standard, the 标配 battery model ids and its fitted batteries."""
-    batteries = Battery.objects.select_related("model").annotate(fitted_at=_fitted_at()).order_by("pk")
+    batteries = (
+        Battery.objects.select_related("model")
+        .annotate(fitted_at=_fitted_at(), recall=public_recall("battery"))
+        .order_by("pk")
+    )
     return (
         Vehicle.objects.select_related("model__maker", "model__standard")
-        .annotate(compatible_ids=_compatible_ids("model_id"), finding_rules=public_findings("vehicle"))
+        .annotate(
+            compatible_ids=_compatible_ids("model_id"),
+            finding_rules=public_findings("vehicle"),
+            recall=public_recall("vehicle"),
+        )
         .prefetch_related(Prefetch("batteries", queryset=batteries))
         .filter(code=code)
         .first()
@@ -96,6 +107,7 @@ def battery_by_code(code: str) -> Battery | None:
             fitted_at=_fitted_at(),
             vehicle_compatible_ids=_compatible_ids("vehicle__model_id"),
             finding_rules=public_findings("battery"),
+            recall=public_recall("battery"),
         )
         .filter(code=code)
         .first()
@@ -158,6 +170,11 @@ def _urls(code: str) -> dict:
     }
 
 
+def _recall(state: dict | None, kind: str) -> dict | None:
+    """An open recall as the public reads it: of what, which model, why, since when (supervision.recalls)."""
+    return {"kind": kind, **state} if state else None
+
+
 def _verdict(reasons: list[str]) -> dict:
     unique = list(dict.fromkeys(reasons))
     return {"verdict": ISSUES if unique else COMPLIANT, "reasons": unique}
@@ -171,7 +188,8 @@ def vehicle_projection(
     Compliant when its status is live (not scrapped, recycled or cancelled), its model was sellable (CCC valid,
     standard before its cut-off) on the day it was registered, or today when it is not registered yet, every
     fitted battery is in the model's certified configuration (标配) with a valid certificate on the day it was
-    fitted, and no modification found on it is unresolved (`findings`, alerts.selectors.public_findings). Judging
+    fitted, no modification found on it is unresolved (`findings`, alerts.selectors.public_findings), and neither it
+    nor a fitted battery waits for the remedy of a recall (supervision.recalls.public_recall). Judging
     a sold bike on its sale day keeps legally registered bikes legal after old-standard certificates were
     cancelled (2025-12-01).
     """
@@ -184,8 +202,14 @@ def vehicle_projection(
     if problem:
         reasons.append(problem)
     compatible = set(vehicle.compatible_ids or ())
+    recall = _recall(vehicle.recall, "vehicle")
+    if recall:
+        reasons.append(RECALLED)
     batteries = []
     for battery in vehicle.batteries.all():
+        if battery.recall:
+            reasons.append(BATTERY_RECALLED)
+            recall = recall or _recall(battery.recall, "battery")
         fits = battery.model_id in compatible
         if not fits:
             reasons.append(BATTERY_INCOMPATIBLE)
@@ -209,6 +233,7 @@ def vehicle_projection(
         "ccc": _ccc(model, today),
         "compliance": _verdict(reasons),
         "status": vehicle.status,
+        "recall": recall,
         "registered_on": _iso(registered_on),
         "batteries": batteries,
         "repairs": repairs,
@@ -230,6 +255,9 @@ def battery_projection(
     problem = compliance.battery_model_problem(model, _day(battery.fitted_at) or today)
     if problem:
         reasons.append(problem)
+    recall = _recall(battery.recall, "battery")
+    if recall:
+        reasons.append(RECALLED)
     vehicle = None
     if battery.vehicle_id is not None:
         if model.pk not in set(battery.vehicle_compatible_ids or ()):
@@ -244,6 +272,7 @@ def battery_projection(
         "ccc": _ccc(model, today),
         "compliance": _verdict(reasons),
         "status": battery.status,
+        "recall": recall,
         "registered_on": None,
         "batteries": [],
         "repairs": [],
@@ -330,6 +359,10 @@ REASON_TEXT = {
     RECYCLED: _("This item has been recycled and may not be used again."),
     REGISTRATION_CANCELLED: _("The registration of this bike has been cancelled."),
     BATTERY_INCOMPATIBLE: _("A fitted battery is not one certified for this bike model."),
+    RECALLED: _(
+        "This model is under recall and this unit has not been remedied yet: take it to a dealer or repair shop."
+    ),
+    BATTERY_RECALLED: _("A fitted battery is under recall and has not been remedied yet: take the bike to a dealer."),
     f"battery_{compliance.UNCERTIFIED}": _("A fitted battery has no valid CCC certificate."),
     f"battery_{compliance.CERTIFICATE_EXPIRED}": _("A fitted battery's CCC certificate has expired."),
     # Unresolved findings (alerts.rules public_reason): what was found, in words, without who or where.

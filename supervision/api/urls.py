@@ -2,6 +2,19 @@ from django.urls import path
 
 urlpatterns: list = []
 
+# Supervisory sampling (监督抽查), recalls (召回) and credit records (信用监管).
+from supervision.api import credit, recalls, sampling  # noqa: E402  (kept with its routes, in this block)
+
+urlpatterns += [
+    path("sampling/", sampling.SamplingListView.as_view(), name="api-sampling"),
+    path("sampling/<int:pk>/", sampling.SamplingDetailView.as_view(), name="api-sampling-detail"),
+    path("recalls/", recalls.RecallListView.as_view(), name="api-recalls"),
+    path("recalls/<int:pk>/", recalls.RecallDetailView.as_view(), name="api-recall"),
+    path("recalls/<int:pk>/remedies/", recalls.RemedyView.as_view(), name="api-recall-remedies"),
+    path("organizations/<int:pk>/credit/", credit.OrganizationCreditView.as_view(), name="api-organization-credit"),
+    path("credit/export/", credit.CreditExportView.as_view(), name="api-credit-export"),
+]
+
 # Inspection plans and tasks (检查任务), and the enforcement figures a bureau reports upward.
 from supervision.api import inspections  # noqa: E402  (kept with its routes, in this block)
 

@@ -266,6 +266,7 @@ def test_public_json_carries_the_same_data(cat):
         "ccc": {"cert_no": "2024011119012345", "valid_until": "2099-12-31", "valid": True},
         "compliance": {"verdict": "compliant", "reasons": []},
         "status": "registered",
+        "recall": None,
         "registered_on": "2026-01-05",
         "batteries": [{"model": "LD-4820", "name": "鲁电 48V20Ah", "ccc_valid": True, "compatible": True}],
         "repairs": [],

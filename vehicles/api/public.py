@@ -37,7 +37,8 @@ class _ComplianceOut(serializers.Serializer):
     reasons = serializers.ListField(
         child=serializers.CharField(),
         help_text="uncertified, certificate_expired, old_standard_past_cutoff, scrapped, recycled, "
-        "registration_cancelled, battery_incompatible, battery_uncertified, battery_certificate_expired",
+        "registration_cancelled, battery_incompatible, battery_uncertified, battery_certificate_expired, recalled, "
+        "battery_recalled",
     )
 
 
@@ -59,6 +60,15 @@ class _StepOut(serializers.Serializer):
     type = serializers.CharField()
 
 
+class _RecallOut(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["vehicle", "battery"], help_text="what is recalled: the item, or a battery in it"
+    )
+    model = serializers.CharField(help_text="the recalled model's code")
+    reason = serializers.CharField()
+    since = serializers.DateField(help_text="the day the recall started")
+
+
 class _FittedInOut(serializers.Serializer):
     code = serializers.CharField()
     public_url = serializers.URLField()
@@ -72,6 +82,7 @@ class PublicRecordOut(serializers.Serializer):
     ccc = _CccOut()
     compliance = _ComplianceOut()
     status = serializers.CharField()
+    recall = _RecallOut(allow_null=True, help_text="召回中 / recalled: an open recall not yet remedied, else null")
     registered_on = serializers.DateField(allow_null=True)
     batteries = _BatteryOut(many=True)
     repairs = _RepairOut(many=True)

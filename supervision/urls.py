@@ -1,0 +1,19 @@
+"""Pages of the supervision work (工作台账), under /work/."""
+
+from django.urls import path
+
+urlpatterns: list = []
+
+# Supervisory sampling, recalls and credit records.
+from supervision import views_credit, views_recalls, views_sampling  # noqa: E402  (kept with its routes)
+
+urlpatterns += [
+    path("sampling/", views_sampling.sampling_list, name="sampling-list"),
+    path("sampling/new/", views_sampling.sampling_new, name="sampling-new"),
+    path("recalls/", views_recalls.recall_list, name="recall-list"),
+    path("recalls/new/", views_recalls.recall_new, name="recall-new"),
+    path("recalls/<int:pk>/", views_recalls.recall_detail, name="recall-detail"),
+    path("recalls/remedy/", views_recalls.recall_remedy, name="recall-remedy"),
+    path("recalls/remedy/record/", views_recalls.recall_remedy_record, name="recall-remedy-record"),
+    path("credit/", views_credit.credit_mine, name="credit-mine"),
+]

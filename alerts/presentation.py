@@ -88,6 +88,9 @@ FINDING_TEXT = {
     "sold_but_never_received": gettext_lazy("Sold, but never received through incoming inspection."),
     "held_but_never_received": gettext_lazy("Held in stock, but never received through incoming inspection."),
     "removed_battery_not_handed_over": gettext_lazy("A removed battery was not handed to recycling in time."),
+    "trade_in_not_handed_over": gettext_lazy(
+        "An old bike traded in (以旧换新) was not handed to a recycler within 30 days of the trade-in."
+    ),
 }
 
 

@@ -263,3 +263,35 @@ def removed_batteries_sweep(now: dt.datetime | None = None) -> int:
     ]
     with transaction.atomic():
         return len(raise_findings(findings))
+
+
+def traded_in_bikes_sweep(now: dt.datetime | None = None) -> int:
+    """An old bike traded in (以旧换新) must reach a recycler within 30 days: past that, STOCK_MISMATCH about the dealer
+    that holds it (once per bike; a take-back sets `handed_over_at`, recycling/services.py)."""
+    from alerts.engine import Source, raise_findings
+    from alerts.rules import Finding
+    from dealers.models import TradeIn
+
+    now = now or timezone.now()
+    stale = (
+        TradeIn.objects.filter(handed_over_at__isnull=True, traded_at__lt=now - dt.timedelta(days=HANDOVER_DAYS))
+        .select_related("dealer", "old_vehicle")
+        .order_by("traded_at")[:1000]
+    )
+    findings = [
+        (
+            Source(now),
+            Finding(
+                rule=RuleCode.STOCK_MISMATCH,
+                dedup_key=f"STOCK_MISMATCH:trade_in_not_handed_over:{t.old_vehicle_id}",
+                region_code=t.dealer.region_id,
+                evidence={"reason": "trade_in_not_handed_over", "dealer": t.dealer_id, "days": HANDOVER_DAYS},
+                vehicle_id=t.old_vehicle_id,
+                frame_no=t.old_vehicle.frame_no,
+                organization_id=t.dealer_id,
+            ),
+        )
+        for t in stale
+    ]
+    with transaction.atomic():
+        return len(raise_findings(findings))

@@ -32,8 +32,9 @@ def escalate() -> int:
 
 @shared_task(name="alerts.tasks.sweep", acks_late=True)
 def sweep() -> int:
-    """The scheduled checks that no single event triggers: stock reconciliation, batteries not handed over."""
-    return services.stock_reconcile() + services.removed_batteries_sweep()
+    """The scheduled checks that no single event triggers: stock reconciliation, batteries and traded-in bikes not
+    handed over."""
+    return services.stock_reconcile() + services.removed_batteries_sweep() + services.traded_in_bikes_sweep()
 
 
 @shared_task(name="alerts.tasks.send_webhooks", acks_late=True)

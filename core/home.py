@@ -55,6 +55,11 @@ TASKS: dict[str, list[Task]] = {
             "reports-monthly",
         ),
         Task(
+            _("Trade-in progress"),
+            _("Old bikes traded in by street each week, their subsidies and hand-overs to recyclers."),
+            "reports-trade-ins",
+        ),
+        Task(
             _("Enterprises in your jurisdiction"),
             _("Makers, dealers, repair shops and recyclers, with their status."),
             "organizations",
@@ -96,6 +101,11 @@ TASKS: dict[str, list[Task]] = {
             _("Register a sale"),
             _("The sale is the registration: scan the bike and battery, enter the buyer."),
             "dealer-sale-new",
+        ),
+        Task(
+            _("Trade-in"),
+            _("An old bike traded in for a new one: its registration cancelled, the new bike sold to its owner."),
+            "dealer-trade-in-new",
         ),
         Task(_("Stock"), _("What is in stock now."), "dealer-stock"),
         Task(

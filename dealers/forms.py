@@ -103,10 +103,24 @@ def city_of(region: Region) -> Region:
 
 
 def county_choices(dealer: Organization) -> list[tuple[str, str]]:
-    """The counties (districts) of the dealer's city, where most buyers live."""
+    """The counties (districts) of the dealer's city, where most buyers live, each followed by its streets and towns
+    where the platform has them (GB/T 10114): an owner is registered by street where the county has them."""
     city = city_of(dealer.region)
     counties = list(regions(parent=city.code, level=Region.Level.COUNTY).values_list("code", "name"))
-    return counties or [(dealer.region_id, dealer.region.name)]
+    if not counties:
+        return [(dealer.region_id, dealer.region.name)]
+    streets: dict[str, list[tuple[str, str]]] = {}
+    for code, name, county in (
+        regions(level=Region.Level.TOWNSHIP)
+        .filter(parent_id__in=[code for code, _name in counties])
+        .values_list("code", "name", "parent_id")
+    ):
+        streets.setdefault(county, []).append((code, name))
+    choices = []
+    for code, name in counties:
+        choices.append((code, name))
+        choices.extend((street, f"{name} · {street_name}") for street, street_name in streets.get(code, []))
+    return choices
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -16,3 +16,11 @@ urlpatterns = [
     path("sales/check/", views.sale_check, name="dealer-sale-check"),
     path("sales/<int:pk>/", views.sale_done, name="dealer-sale"),
 ]
+
+# Trade-in (以旧换新) at the counter.
+from dealers import trade_in_views  # noqa: E402  (kept with its routes, in this block)
+
+urlpatterns += [
+    path("trade-ins/new/", trade_in_views.trade_in_new, name="dealer-trade-in-new"),
+    path("trade-ins/<int:pk>/", trade_in_views.trade_in_done, name="dealer-trade-in"),
+]

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from catalog.models import Chemistry
 from core.errors import ComplianceRefusal, Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
+from dealers.models import TradeIn
 from recycling.models import RecyclingRecord
 from vehicles.codes import normalise_serial
 from vehicles.ledger import event_append
@@ -345,6 +346,8 @@ def _vehicle_take_back(
             payload={"record": record.pk, "model": battery.model.code},
         )
     Vehicle.objects.filter(pk=vehicle.pk).update(status=Vehicle.Status.RECYCLED, holder=recycler)
+    # A traded-in bike (以旧换新) has reached a recycler: the dealer's 30 days (alerts/services.py) end here.
+    TradeIn.objects.filter(old_vehicle=vehicle, handed_over_at__isnull=True).update(handed_over_at=now)
     event_append(
         vehicle=vehicle,
         type=EventType.RECYCLED,

@@ -19,3 +19,8 @@ urlpatterns = [
         name="reports-monthly-pdf",
     ),
 ]
+
+# The weekly trade-in (以旧换新) progress by street; the page lives with the trade-ins.
+from dealers import trade_in_views  # noqa: E402  (kept with its route, in this block)
+
+urlpatterns += [path("trade-ins/", trade_in_views.trade_in_report_page, name="reports-trade-ins")]

@@ -6,8 +6,10 @@ take-back by frame number alone would open the dossier of any bike (a shop sees 
 life of any bike. The proof is one of:
 - the bike's public code, as its QR label carries it: the code itself, or the label's URL https://<host>/v/<code>
   (vehicles/labels.py; any host: the code is the secret, and a label printed under an older domain still counts);
-- the plate number (车牌号) of its active registration (码牌合一: by default the plate is the code). An ended
-  registration's plate proves nothing: a cancelled or traded-in bike shows its label.
+- the plate number (车牌号) of its active registration (码牌合一: by default the plate is the code), or of the
+  registration a trade-in ended (以旧换新) while the dealer still holds the bike: the owner brought bike and plate
+  to the counter, and the recycler collects them together. Any other ended registration's plate proves nothing
+  (a plate handed back may be issued again): a cancelled bike shows its label.
 
 "Dealt with before": no proof is asked of an enterprise that already has the bike or its record, since the proof
 would protect nothing:
@@ -36,6 +38,7 @@ import secrets
 from contextlib import contextmanager
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from alerts.models import AlertRequest, RuleCode
@@ -44,6 +47,7 @@ from core.audit import audit_record
 from core.client_ip import client_ip
 from core.errors import DomainError, InvalidInput
 from core.models import AuditEntry, Organization, User
+from dealers.models import TradeIn
 from recycling.models import RecyclingRecord
 from repairs.models import Repair
 from vehicles.codes import FRAME_NO
@@ -96,10 +100,17 @@ def vehicle_at_hand(*, organization: Organization, vehicle: Vehicle, vehicle_cod
     if _same(label_code(vehicle_code) or "", vehicle.code):
         return True
     plate = str(plate_no or "").strip().upper()
-    registered = Registration.objects.filter(vehicle=vehicle, status=Registration.Status.ACTIVE, plate_no=plate)
-    if plate and registered.exists():
+    if plate and _plate_on_the_bike(vehicle, plate):
         return True
     return dealt_with(organization, vehicle)
+
+
+def _plate_on_the_bike(vehicle: Vehicle, plate: str) -> bool:
+    """Whether `plate` is the plate the bike carries: its active registration's, or that of the registration a
+    trade-in ended, until a recycler takes the bike back."""
+    waiting = TradeIn.objects.filter(old_registration=OuterRef("pk"), handed_over_at__isnull=True)
+    on_the_bike = Q(status=Registration.Status.ACTIVE) | Q(Exists(waiting))
+    return Registration.objects.filter(on_the_bike, vehicle=vehicle, plate_no=plate).exists()
 
 
 def vehicle_at_hand_require(

@@ -77,7 +77,8 @@ def registration_create(
 ) -> Registration:
     """Register a sold bike: owner, plate (码牌合一: the public code unless a plate is given), fitted batteries.
 
-    The caller holds the vehicle and batteries locked and has checked stock and compliance.
+    The caller holds the vehicle and batteries locked and has checked stock and compliance. Batteries fitted in
+    the bike at the factory stay fitted (no second fitment or event) and leave the dealer's hands with it.
     """
     owner = owner_get_or_create(buyer)
     registration = Registration.objects.create(
@@ -89,6 +90,10 @@ def registration_create(
         registered_at=registered_at,
     )
     vehicle.region = buyer.region  # the batteries' events and rows take the bike's new region
+    factory_fitted = [b.pk for b in batteries if b.vehicle_id == vehicle.pk]
+    if factory_fitted:
+        Battery.objects.filter(pk__in=factory_fitted).update(holder=None, region=buyer.region)
+    to_fit = [b for b in batteries if b.vehicle_id != vehicle.pk]
     sold = Event(
         EventType.SOLD, registered_at, dealer.region_id, dealer.pk, {"batteries": [b.serial for b in batteries]}
     )
@@ -101,7 +106,7 @@ def registration_create(
     )
     events_append(
         vehicle,
-        [sold, *_fitments_write(vehicle, batteries, organization=dealer, at=registered_at), registered],
+        [sold, *_fitments_write(vehicle, to_fit, organization=dealer, at=registered_at), registered],
         head_fields={
             "status": Vehicle.Status.REGISTERED,
             "holder": None,
@@ -204,20 +209,24 @@ def registration_cancel(*, user: User, frame_no: str, reason: str, cancelled_at:
     if not reason.strip():
         raise InvalidInput(_("Give the reason for the cancellation."), fields={"reason": [_("Required.")]})
     vehicle, current = _vehicle_for_registration_change(user, frame_no)
-    Registration.objects.filter(pk=current.pk).update(
-        status=Registration.Status.CANCELLED, ended_at=cancelled_at, end_reason=reason[:200]
+    cancelled = registration_end(
+        vehicle=vehicle, registration=current, reason=reason, at=cancelled_at, organization_id=user.organization_id
     )
-    Vehicle.objects.filter(pk=vehicle.pk).update(status=Vehicle.Status.CANCELLED)
-    event_append(
-        vehicle=vehicle,
-        type=EventType.REGISTRATION_CANCELLED,
-        occurred_at=cancelled_at,
-        region_code=vehicle.region_id,
-        organization_id=user.organization_id,
-        payload={"registration": current.pk, "reason": reason[:200]},
-    )
+    events_append(vehicle, [cancelled], head_fields={"status": Vehicle.Status.CANCELLED})
     current.refresh_from_db()
     return current
+
+
+def registration_end(
+    *, vehicle: Vehicle, registration: Registration, reason: str, at: dt.datetime, organization_id: int | None
+) -> Event:
+    """Cancel an active registration of a vehicle the caller holds locked, and return the event that records it, for
+    the caller to append with the vehicle's new state (a cancellation, or a trade-in: 以旧换新)."""
+    Registration.objects.filter(pk=registration.pk).update(
+        status=Registration.Status.CANCELLED, ended_at=at, end_reason=reason[:200]
+    )
+    payload = {"registration": registration.pk, "reason": reason[:200]}
+    return Event(EventType.REGISTRATION_CANCELLED, at, vehicle.region_id, organization_id, payload)
 
 
 def vehicle_not_found() -> NotFound:

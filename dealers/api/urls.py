@@ -8,3 +8,8 @@ urlpatterns = [
     path("sales/", views.SaleListView.as_view(), name="api-sales"),
     path("stock/", views.StockView.as_view(), name="api-stock"),
 ]
+
+# Trade-in (以旧换新) at the dealer's counter.
+from dealers.api import trade_ins  # noqa: E402  (kept with its route, in this block)
+
+urlpatterns += [path("trade-ins/", trade_ins.TradeInListView.as_view(), name="api-trade-ins")]

@@ -18,3 +18,8 @@ urlpatterns += [
     path("risk/regions/", risk.RegionColourListView.as_view(), name="api-risk-regions"),
     path("risk/thresholds/", risk.ColourThresholdListView.as_view(), name="api-risk-thresholds"),
 ]
+
+# The weekly trade-in (以旧换新) progress by street; the view lives with the trade-ins.
+from dealers.api import trade_ins  # noqa: E402  (kept with its route, in this block)
+
+urlpatterns += [path("reports/trade-ins/", trade_ins.TradeInReportView.as_view(), name="api-reports-trade-ins")]

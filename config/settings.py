@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": ["vehicle", "battery"],
         "RegionColourEnum": "reports.models.RegionColour",
         "EnforcementActionKindEnum": "supervision.models.EnforcementAction.Kind",
+        "ModelKindEnum": "supervision.models.ModelKind",
+        "RecallStatusEnum": "supervision.models.Recall.Status",
     },
 }
 

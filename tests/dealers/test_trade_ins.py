@@ -4,7 +4,6 @@ the new bike sold to the same owner, all or nothing; its kind and subsidy; the p
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -12,62 +11,13 @@ from django.utils import timezone
 
 from core.models import AuditEntry, OrganizationKind
 from dealers.models import Sale, SubsidyPolicy, TradeIn
-from dealers.services import sale_register
 from recycling.models import RecyclingRecord
-from tests.chain import BUYER, Chain, valid_id_number
+from tests.chain import BUYER, valid_id_number
 from tests.conftest import _member, api_client
+from tests.dealers.trade_in_world import STREET, URL
 from vehicles.ledger import chain_verify
-from vehicles.models import Battery, Registration, Vehicle
-from vehicles.registration import BuyerData, registration_cancel
-
-URL = "/api/v1/trade-ins/"
-STREET = "371402001"  # 德城区新湖街道
-OLD_SOLD_AT = dt.datetime(2025, 10, 8, 10, 0, tzinfo=dt.UTC)  # before the old standard's 2025-12-01 cut-off
-
-
-@dataclass
-class Counter:
-    chain: Chain
-
-    @property
-    def dealer(self):
-        return self.chain.world.dealer
-
-    def registered(self, *, model=None, region_code: str = STREET, buyer: dict | None = None) -> Vehicle:
-        """A bike sold by the dealer and registered to BUYER on a street of 德城区 (old-standard by default)."""
-        vehicle, battery = self.chain.in_stock(self.dealer, model=model or self.chain.old_model)
-        sale_register(
-            user=self.dealer,
-            frame_no=vehicle.frame_no,
-            battery_serials=[battery.serial],
-            buyer=BuyerData.clean({**BUYER, "region_code": region_code, **(buyer or {})}),
-            sold_at=OLD_SOLD_AT,
-        )
-        vehicle.refresh_from_db()
-        return vehicle
-
-    def body(self, old: Vehicle | None, new: Vehicle, battery: Battery, *, subsidy="500.00", old_ref=None, **sale):
-        return {
-            "old": old_ref if old_ref is not None else {"frame_no": old.frame_no, "vehicle_code": old.code},
-            "subsidy_yuan": subsidy,
-            "sale": {"frame_no": new.frame_no, "battery_serials": [battery.serial], **sale},
-        }
-
-    def trade(self, body, user=None, **headers):
-        return api_client(user or self.dealer).post(URL, body, format="json", **headers)
-
-
-@pytest.fixture
-def counter(chain) -> Counter:
-    for kind, amount in (("old_standard", "500.00"), ("new_standard", "200.00")):
-        SubsidyPolicy.objects.update_or_create(
-            region_code="371402",
-            old_kind=kind,
-            valid_from=dt.date(2025, 1, 1),
-            defaults={"amount_yuan": Decimal(amount), "note": "德城区以旧换新补贴"},
-        )
-    return Counter(chain)
-
+from vehicles.models import Registration
+from vehicles.registration import registration_cancel
 
 # --- the trade-in -------------------------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ ACTION_LABELS = {
     "dispatch": _("Dispatched"),
     "escalate": _("Escalated"),
     "repeat": _("Seen again"),
+    "resolved": _("Closed: the cause is resolved"),
 }
 
 # The steps the inbox applies to several alerts at once, by the part the user plays.

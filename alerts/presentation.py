@@ -71,6 +71,10 @@ EVIDENCE_LABELS = {
     "failed_proofs": gettext_lazy("Failed proofs"),
     "window_hours": gettext_lazy("Within (hours)"),
     "frame_nos": gettext_lazy("Frame numbers tried"),
+    "duty": gettext_lazy("Duty"),
+    "period": gettext_lazy("Period"),
+    "period_start": gettext_lazy("Period starts"),
+    "period_end": gettext_lazy("Period ends"),
     "occurrences": gettext_lazy("Times seen"),
     "repeats": gettext_lazy("Seen again while open"),
 }
@@ -109,6 +113,8 @@ def source_text(source: str) -> str:
     """A request's source in words: "receipt:12" → 进货查验单 #12."""
     kind, _sep, ref = str(source).partition(":")
     label = SOURCE_LABELS.get(kind)
+    if kind == "duty":  # duty:<period>:<enterprise>, the enterprise being the alert's own: the period says it
+        ref = ref.partition(":")[0]
     return _("%(what)s #%(ref)s") % {"what": label, "ref": ref} if label and ref else str(source)
 
 
@@ -117,6 +123,7 @@ SOURCE_LABELS = {
     "repair": gettext_lazy("Repair record"),
     "complaint": gettext_lazy("Complaint"),
     "recycling": gettext_lazy("Recycling record"),
+    "duty": gettext_lazy("Missing duty record"),
 }
 
 
@@ -132,6 +139,10 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
         return str(ComplaintCategory(value).label) if value in ComplaintCategory.values else str(value)
     if key == "source":
         return source_text(value)
+    if key == "duty" and alert.rule == RuleCode.DUTY_OVERDUE:
+        from supervision.models import DutyKind
+
+        return str(DutyKind(value).label) if value in DutyKind.values else str(value)
     if key == "repeats" and isinstance(value, list):
         return [
             " · ".join(

@@ -149,6 +149,27 @@ def alert_transition(*, user: User, alert_id: int, action: str, note: str = "", 
 
 
 @transaction.atomic
+def alert_close_by_platform(*, alert_id: int, note: str) -> Alert | None:
+    """Close an open alert whose cause is gone, e.g. DUTY_OVERDUE once the missing records are filed: nobody took
+    the step, so it names no person or organization (the history shows "the platform"); the note says what closed
+    it. An alert already closed or dismissed is left as it is (None)."""
+    alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+    if alert is None or not alert.is_open:
+        return None
+    now, before = timezone.now(), alert.status
+    alert.status, alert.closed_at = S.CLOSED, now
+    alert.save(update_fields=["status", "closed_at"])
+    step = AlertTransition.objects.create(
+        alert=alert, action="resolved", from_status=before, to_status=S.CLOSED, note=note[:2000], due_at=alert.due_at
+    )
+    rollups.alert_moved(alert, before=before, step=step)
+    from alerts.engine import public_verdicts_refresh
+
+    public_verdicts_refresh([alert])
+    return alert
+
+
+@transaction.atomic
 def alerts_escalate(now: dt.datetime | None = None) -> int:
     """Overdue open alerts go up to the parent jurisdiction's regulator (and their deadline moves on)."""
     now = now or timezone.now()

@@ -276,6 +276,10 @@ CELERY_BEAT_SCHEDULE = {
     # Each inspection plan's new week or month is drawn (双随机) soon after it begins; hourly, so that a missed
     # run is made up within the hour. A period already drawn adds nothing.
     "supervision-inspections-draw": {"task": "supervision.tasks.inspections_draw", "schedule": crontab(minute=5)},
+    # The duty records missing after their day, week or month (日管控、周排查、月调度) raise DUTY_OVERDUE soon after
+    # midnight, before the night's risk grading counts them; hourly, so that a missed run is made up within the hour.
+    # A miss raised already raises nothing.
+    "supervision-duty-overdue": {"task": "supervision.tasks.duty_overdue_sweep", "schedule": crontab(minute=20)},
 }
 
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 48)

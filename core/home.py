@@ -32,6 +32,9 @@ HOME_TEMPLATE = {
 # Charging operators share the producers' home but file no models and register no production.
 MAKER_KINDS = frozenset({OrganizationKind.MANUFACTURER, OrganizationKind.BATTERY_MAKER})
 
+# SAMR Orders 75/76: manufacturers, battery makers and dealers keep the three records (supervision/duties.py).
+DUTY_TEXT = _("Daily check, weekly review, monthly minutes (日管控、周排查、月调度): fill them in, see what is due.")
+
 TASKS: dict[str, list[Task]] = {
     "regulator": [
         Task(
@@ -116,6 +119,7 @@ TASKS: dict[str, list[Task]] = {
         Task(
             _("Alerts about you"), _("What the regulator asks you to rectify, and the form to answer."), "alerts-mine"
         ),
+        Task(_("Duty records"), DUTY_TEXT, "duty-ledger"),
         Task(_("Recall remedy"), _("Scan a recalled bike or battery and record its remedy."), "recall-remedy"),
         Task(
             _("Credit record"), _("What the regulator reports about you to the public credit platform."), "credit-mine"
@@ -163,6 +167,7 @@ TASKS: dict[str, list[Task]] = {
             "maker-uploads",
             MAKER_KINDS,
         ),
+        Task(_("Duty records"), DUTY_TEXT, "duty-ledger", MAKER_KINDS),
         Task(
             _("Recalls"),
             _("Recall a model's units produced in a range, and follow the remedies."),

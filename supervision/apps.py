@@ -8,4 +8,4 @@ class SupervisionConfig(AppConfig):
 
     def ready(self):
         # The risk signals the supervision work feeds register themselves with reports.risk on import.
-        from supervision import sampling  # noqa: F401
+        from supervision import duty_risk, sampling  # noqa: F401

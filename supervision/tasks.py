@@ -19,3 +19,12 @@ def inspections_draw(at: str | None = None) -> dict[int, int]:
     if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return inspection_plans_draw_due(now=moment)
+
+
+@shared_task(name="supervision.tasks.duty_overdue_sweep", acks_late=True)
+def duty_overdue_sweep(today: str | None = None) -> int:
+    """DUTY_OVERDUE for every duty record missing after its period (supervision.duties); a miss raised already
+    raises nothing. `today` (YYYY-MM-DD) sweeps as of that local day instead of today."""
+    from supervision.duties import duty_overdue_sweep as sweep
+
+    return sweep(today=dt.date.fromisoformat(today) if today else None)

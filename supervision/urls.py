@@ -17,3 +17,11 @@ urlpatterns += [
     path("recalls/remedy/record/", views_recalls.recall_remedy_record, name="recall-remedy-record"),
     path("credit/", views_credit.credit_mine, name="credit-mine"),
 ]
+
+# Enterprise duties (日管控、周排查、月调度) and the duty ledger.
+from supervision import views_duties  # noqa: E402  (kept with its routes)
+
+urlpatterns += [
+    path("duties/", views_duties.duty_ledger, name="duty-ledger"),
+    path("duties/<slug:kind>/", views_duties.duty_file, name="duty-file"),
+]

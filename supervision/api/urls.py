@@ -28,3 +28,10 @@ urlpatterns += [
     ),
     path("reports/enforcement/", inspections.EnforcementView.as_view(), name="api-reports-enforcement"),
 ]
+
+# Enterprise duties (日管控、周排查、月调度).
+from supervision.api import duties  # noqa: E402  (kept with its routes, in this block)
+
+urlpatterns += [
+    path("duty-records/", duties.DutyRecordListView.as_view(), name="api-duty-records"),
+]

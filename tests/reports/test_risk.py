@@ -24,6 +24,7 @@ from reports import risk
 from reports.models import ColourThreshold, EnterpriseGrade, RegionGrade, RiskSetting, RiskSignal
 from reports.risk_reference import SIGNAL_WEIGHTS
 from reports.tasks import grade_risk
+from supervision.duty_reference import SIGNAL_WEIGHTS as SUPERVISION_WEIGHTS
 from tests.alerts.conftest import drain
 from tests.conftest import _member
 
@@ -47,8 +48,9 @@ def colour(code: str) -> str:
 
 
 def test_every_registered_signal_has_a_weight_with_its_reason_and_every_weight_a_signal():
-    assert {row["code"] for row in SIGNAL_WEIGHTS} == set(risk.SIGNALS)
-    assert all(row["note"] for row in SIGNAL_WEIGHTS)
+    weights = [*SIGNAL_WEIGHTS, *SUPERVISION_WEIGHTS]  # the duties' and sampling's are loaded by supervision
+    assert {row["code"] for row in weights} == set(risk.SIGNALS)
+    assert all(row["note"] for row in weights)
     assert set(RiskSignal.objects.values_list("code", flat=True)) == set(risk.SIGNALS)
 
 

@@ -1,0 +1,85 @@
+"""Admin of the supervision work: each part keeps its block (the duties' checklists are edited here, their records
+only read)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from supervision.duties import DUTY_HOLDER_KINDS, ITEM_MAX, ITEMS_MAX
+from supervision.models import DutyRecord, DutyTemplate
+
+# ── Enterprise duties (日管控、周排查、月调度) ─────────────────────────────────────────────────────────────────
+
+
+class ChecklistField(forms.CharField):
+    """A checklist typed one item per line, kept as a list."""
+
+    widget = forms.Textarea(attrs={"rows": 10, "cols": 100})
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return [" ".join(line.split()) for line in str(text or "").splitlines() if line.strip()]
+
+    def validate(self, value):
+        if not value:
+            raise forms.ValidationError(_("Write at least one item, one per line."))
+        if len(value) > ITEMS_MAX or any(len(item) > ITEM_MAX for item in value):
+            raise forms.ValidationError(
+                _("At most %(n)d items of at most %(chars)d characters each.") % {"n": ITEMS_MAX, "chars": ITEM_MAX}
+            )
+        if len(set(value)) != len(value):
+            raise forms.ValidationError(_("Each item once."))
+
+
+class DutyTemplateForm(forms.ModelForm):
+    organization_kind = forms.ChoiceField(
+        label=_("kind of enterprise"), choices=[(kind.value, kind.label) for kind in DUTY_HOLDER_KINDS]
+    )
+    items = ChecklistField(
+        label=_("checklist items"),
+        help_text=_("One item per line. Records already filed keep the items they answered."),
+    )
+
+    class Meta:
+        model = DutyTemplate
+        fields = ["organization_kind", "kind", "items"]
+
+
+@admin.register(DutyTemplate)
+class DutyTemplateAdmin(admin.ModelAdmin):
+    form = DutyTemplateForm
+    list_display = ["organization_kind", "kind", "item_count", "updated_at"]
+    list_filter = ["organization_kind", "kind"]
+    ordering = ["organization_kind", "kind"]
+
+    @admin.display(description=_("items"))
+    def item_count(self, template: DutyTemplate) -> int:
+        return len(template.items or [])
+
+
+@admin.register(DutyRecord)
+class DutyRecordAdmin(admin.ModelAdmin):
+    """The enterprises' own records: shown, never changed here (a record is what its enterprise signed)."""
+
+    list_display = ["organization", "kind", "period", "late", "signed_by", "filed_at"]
+    list_filter = ["kind", "late"]
+    search_fields = ["organization__name", "period"]
+    date_hierarchy = "period_start"
+    list_select_related = ["organization"]
+    readonly_fields = [field.name for field in DutyRecord._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

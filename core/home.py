@@ -73,6 +73,21 @@ TASKS: dict[str, list[Task]] = {
             "sampling-list",
         ),
         Task(_("Recalls"), _("Recalls with units in your jurisdiction, their progress per district."), "recall-list"),
+        Task(
+            _("Inspection tasks"),
+            _("The enterprises drawn for you to inspect (双随机), on your phone: checklist, photos, hazards, actions."),
+            "work-inspections",
+        ),
+        Task(
+            _("Work ledger"),
+            _("Inspection plans, tasks, results and enforcement actions, exportable (工作台账)."),
+            "work-ledger",
+        ),
+        Task(
+            _("Enforcement figures"),
+            _("Inspections, hazards, fines, sampling, recalls and duties as reported upward, for any range of days."),
+            "work-enforcement",
+        ),
     ],
     "department": [
         Task(

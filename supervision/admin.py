@@ -83,3 +83,120 @@ class DutyRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# ── Inspection plans and tasks (检查任务) ────────────────────────────────────────────────────────────────────────
+
+from supervision.models import EnforcementAction, InspectionPhoto, InspectionPlan, InspectionTask  # noqa: E402
+
+
+@admin.register(InspectionPlan)
+class InspectionPlanAdmin(admin.ModelAdmin):
+    """Plans are made on the regulator's page (the service draws their first period); here a plan is renamed,
+    stopped, or its checklist and deadline changed for the tasks to come. What it draws from stays as made."""
+
+    list_display = ["name", "regulator", "region_code", "frequency", "sample_size", "risk_weighted", "active"]
+    list_filter = ["frequency", "risk_weighted", "active"]
+    search_fields = ["name", "regulator__name", "region_code"]
+    list_select_related = ["regulator"]
+    fields = [
+        "name",
+        "active",
+        "checklist",
+        "due_days",
+        "regulator",
+        "region_code",
+        "kinds",
+        "frequency",
+        "sample_size",
+        "risk_weighted",
+        "created_by",
+        "created_at",
+    ]
+    readonly_fields = [
+        "regulator",
+        "region_code",
+        "kinds",
+        "frequency",
+        "sample_size",
+        "risk_weighted",
+        "created_by",
+        "created_at",
+    ]
+    actions = ["draw_now"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Draw the current period now (a period drawn already adds nothing)"))
+    def draw_now(self, request, queryset):
+        from supervision.draw import inspection_plan_draw
+
+        created = sum(inspection_plan_draw(plan=plan) for plan in queryset)
+        self.message_user(request, _("%(n)d tasks drawn.") % {"n": created})
+
+
+class EnforcementActionInline(admin.TabularInline):
+    model = EnforcementAction
+    fields = ["kind", "amount_yuan", "quantity", "note", "taken_at", "taken_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InspectionPhotoInline(admin.TabularInline):
+    model = InspectionPhoto
+    fields = ["file", "content_type", "uploaded_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InspectionTask)
+class InspectionTaskAdmin(admin.ModelAdmin):
+    """Tasks and their results are the inspectors' record: shown, never changed here."""
+
+    list_display = ["organization", "plan", "period", "status", "due_at", "performed_at", "hazards_found"]
+    list_filter = ["status", "plan__frequency"]
+    search_fields = ["organization__name", "plan__name", "period"]
+    date_hierarchy = "due_at"
+    list_select_related = ["organization", "plan"]
+    readonly_fields = [field.name for field in InspectionTask._meta.fields]
+    inlines = [EnforcementActionInline, InspectionPhotoInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EnforcementAction)
+class EnforcementActionAdmin(admin.ModelAdmin):
+    list_display = ["taken_at", "organization", "kind", "amount_yuan", "quantity", "task"]
+    list_filter = ["kind"]
+    search_fields = ["organization__name", "note"]
+    date_hierarchy = "taken_at"
+    list_select_related = ["organization", "task"]
+    readonly_fields = [field.name for field in EnforcementAction._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

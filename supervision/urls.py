@@ -25,3 +25,18 @@ urlpatterns += [
     path("duties/", views_duties.duty_ledger, name="duty-ledger"),
     path("duties/<slug:kind>/", views_duties.duty_file, name="duty-file"),
 ]
+
+# Inspections (检查任务): the inspector's phone, the plans, the work ledger and the enforcement figures.
+from supervision import views_inspections  # noqa: E402  (kept with its routes)
+
+urlpatterns += [
+    path("inspections/", views_inspections.task_list, name="work-inspections"),
+    path("inspections/<int:pk>/", views_inspections.task_detail, name="work-inspection"),
+    path(
+        "inspections/<int:pk>/photos/<int:photo_pk>/", views_inspections.task_photo, name="work-inspection-photo"
+    ),
+    path("plans/", views_inspections.plans, name="work-plans"),
+    path("plans/new/", views_inspections.plan_new, name="work-plan-new"),
+    path("ledger/", views_inspections.ledger, name="work-ledger"),
+    path("enforcement/", views_inspections.enforcement, name="work-enforcement"),
+]

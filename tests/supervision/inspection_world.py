@@ -4,6 +4,7 @@ make plans and send results (tests of inspections, the enforcement figures and t
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +19,22 @@ from tests.conftest import World
 from tests.factories import OrganizationFactory
 
 K = OrganizationKind
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return b"\xff" + bytes([marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+# A photo as a phone takes it: a JPEG whose comment names where it was taken (the platform strips metadata).
+JPEG = (
+    b"\xff\xd8"
+    + _segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+    + _segment(0xFE, b"GPS 37.4513N 116.3075E")
+    + _segment(0xDB, b"\x00" + bytes(64))
+    + b"\xff\xda"
+    + struct.pack(">H", 8)
+    + b"\x01\x01\x00\x00\x3f\x00\x12\x34\x56\x78\xff\xd9"
+)
 CHECKLIST = ["进货查验记录是否齐全", "是否销售无 CCC 产品", "是否存在改装行为"]
 
 
@@ -92,9 +109,7 @@ def make_plan(user, *, now: dt.datetime | None = None, **overrides) -> tuple[Ins
     """A plan made through the service, as of `now` (the clock frozen through the parameter)."""
     body = plan_body(**overrides)
     sample = body.pop("sample")
-    return inspection_plan_create(
-        user=user, sample_size=None if sample.get("all") else sample["size"], now=now, **body
-    )
+    return inspection_plan_create(user=user, sample_size=None if sample.get("all") else sample["size"], now=now, **body)
 
 
 def result_body(**overrides) -> dict:

@@ -22,15 +22,13 @@ from supervision.models import EnforcementAction, InspectionPlan, InspectionTask
 from supervision.tasks import inspections_draw
 from tests.alerts.conftest import drain
 from tests.conftest import _member
-from tests.supervision.inspection_world import (  # noqa: F401  (the `town` fixture)
+from tests.supervision.inspection_world import (
     CHECKLIST,
-    eager_in_test_transaction,
     grade,
     make_plan,
     moment,
     plan_body,
     result_body,
-    town,
     week_of,
 )
 

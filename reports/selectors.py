@@ -112,7 +112,7 @@ def _pct(part: int, whole: int) -> float | None:
     return float((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def _median(prefix: str, first: dt.date, last: dt.date, column: str, rules: tuple[str, ...]) -> float | None:
+def median_seconds(prefix: str, first: dt.date, last: dt.date, column: str, rules: tuple[str, ...]) -> float | None:
     """The exact median of the seconds kept in the rollups' second-lists."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -226,8 +226,8 @@ def summary(scope: Scope, month: dt.date) -> dict:
         "alerts": {key: alerts[key] for key in ("total", "by_status", "by_rule", "by_severity")},
         "dispatched_within_sla_pct": alerts["dispatched_within_sla_pct"],
         "closed_within_sla_pct": alerts["closed_within_sla_pct"],
-        "median_event_to_alert_s": _median(scope.prefix, first, last, "event_to_alert_s", scope.rules),
-        "median_alert_to_closed_s": _median(scope.prefix, first, last, "alert_to_closed_s", scope.rules),
+        "median_event_to_alert_s": median_seconds(scope.prefix, first, last, "event_to_alert_s", scope.rules),
+        "median_alert_to_closed_s": median_seconds(scope.prefix, first, last, "alert_to_closed_s", scope.rules),
         "enforcement": enforcement_figures(scope.prefix, first, last, scope.rules),
         "children": children_of(scope, first, last),
     }

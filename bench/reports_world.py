@@ -9,7 +9,8 @@ import logging
 import random
 
 # `GET /api/v1/reports/summary/` from the raw rows (the ledger, the alerts and their steps, the complaints, the
-# current grades) in one statement: the same figures the rollups give, with the same day boundaries.
+# current grades, the supervision records) in one statement: the same figures the rollups give, with the same day
+# boundaries. (The enforcement figures are read from their records by the API too.)
 SUMMARY_SQL = """
 WITH ev AS (
     SELECT type, left(region_code, %(child_len)s::int) AS child
@@ -37,7 +38,19 @@ open_now AS (
     WHERE region_code LIKE %(pattern)s::text AND rule = ANY(%(rules)s) AND status NOT IN ('closed', 'dismissed')
     GROUP BY 1
 ),
-registered AS (SELECT child, count(*) AS n FROM ev WHERE type = 'registered' GROUP BY child)
+registered AS (SELECT child, count(*) AS n FROM ev WHERE type = 'registered' GROUP BY child),
+done_tasks AS (
+    SELECT organization_id, hazards_found FROM supervision_inspectiontask
+    WHERE region_code LIKE %(pattern)s::text AND status = 'done' AND performed_at >= %(t0)s AND performed_at < %(t1)s
+),
+actions AS (
+    SELECT kind, amount_yuan, quantity FROM supervision_enforcementaction
+    WHERE region_code LIKE %(pattern)s::text AND taken_at >= %(t0)s AND taken_at < %(t1)s
+),
+sampling AS (
+    SELECT result FROM supervision_samplingbatch
+    WHERE region_code LIKE %(pattern)s::text AND sampled_at >= %(d0)s AND sampled_at <= %(d1)s
+)
 SELECT json_build_object(
     'region_code', r.code,
     'name', r.name,
@@ -65,7 +78,33 @@ SELECT json_build_object(
                                     dispatched_at - (dispatch_due_at - %(sla)s)))::int, 0))
                                 FROM cohort WHERE dispatched_at IS NOT NULL),
     'median_alert_to_closed_s', (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM closures),
-    'enforcement', '{}'::json,
+    'enforcement', json_build_object(
+        'inspections', (SELECT count(*) FROM done_tasks),
+        'enterprises_inspected', (SELECT count(DISTINCT organization_id) FROM done_tasks),
+        'hazards_found', (SELECT coalesce(sum(hazards_found), 0) FROM done_tasks),
+        'hazards_rectified', (SELECT count(*) FROM alerts_alert a
+                              WHERE a.region_code LIKE %(pattern)s::text AND a.rule = 'INSPECTION_HAZARD'
+                                AND 'INSPECTION_HAZARD' = ANY(%(rules)s) AND a.status IN ('verified', 'closed')
+                                AND EXISTS (SELECT FROM alerts_alerttransition t WHERE t.alert_id = a.id
+                                            AND t.action = 'verify' AND t.at >= %(t0)s AND t.at < %(t1)s)),
+        'interviews', (SELECT count(*) FROM actions WHERE kind = 'interview'),
+        'cases', (SELECT count(*) FROM actions WHERE kind = 'case'),
+        'fines_yuan', (SELECT round(coalesce(sum(amount_yuan) FILTER (WHERE kind = 'fine'), 0), 2)::text FROM actions),
+        'products_confiscated', (SELECT coalesce(sum(quantity) FILTER (WHERE kind = 'confiscation'), 0) FROM actions),
+        'sampling_batches', (SELECT count(*) FROM sampling),
+        'sampling_failed', (SELECT count(*) FROM sampling WHERE result = 'fail'),
+        'recalls', (SELECT count(*) FROM supervision_recall rc
+                    WHERE rc.created_at >= %(t0)s AND rc.created_at < %(t1)s
+                      AND (rc.region_code LIKE %(pattern)s::text
+                           OR EXISTS (SELECT FROM supervision_recallitem i
+                                      WHERE i.recall_id = rc.id AND i.region_code LIKE %(pattern)s::text))),
+        'duty_records', (SELECT count(*) FROM supervision_dutyrecord
+                         WHERE region_code LIKE %(pattern)s::text
+                           AND period_start >= %(d0)s AND period_start <= %(d1)s),
+        'duty_overdue', (SELECT count(*) FROM alerts_alert
+                         WHERE region_code LIKE %(pattern)s::text AND rule = 'DUTY_OVERDUE'
+                           AND 'DUTY_OVERDUE' = ANY(%(rules)s) AND created_at >= %(t0)s AND created_at < %(t1)s)
+    ),
     'children', (SELECT coalesce(json_agg(json_build_object(
                      'region_code', c.code, 'name', c.name, 'colour', coalesce(g.colour, 'green'),
                      'risk_enterprises', coalesce(g.risk_enterprises, 0), 'enterprises', coalesce(g.enterprises, 0),
@@ -95,6 +134,8 @@ def summary_params(region, month: dt.date, rules) -> dict:
         "city": region.code,
         "pattern": region.prefix + "%",
         "child_len": len(child.prefix) if child else len(region.prefix) + 2,
+        "d0": month,
+        "d1": last,
         "t0": timezone.make_aware(dt.datetime.combine(month, dt.time.min)),
         "t1": timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min)),
         "tz": settings.TIME_ZONE,

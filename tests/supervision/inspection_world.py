@@ -3,8 +3,8 @@ make plans and send results (tests of inspections, the enforcement figures and t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import struct
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,19 +21,18 @@ from tests.factories import OrganizationFactory
 K = OrganizationKind
 
 
-def _segment(marker: int, body: bytes) -> bytes:
-    return b"\xff" + bytes([marker]) + struct.pack(">H", len(body) + 2) + body
-
-
-# A photo as a phone takes it: a JPEG whose comment names where it was taken (the platform strips metadata).
-JPEG = (
-    b"\xff\xd8"
-    + _segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
-    + _segment(0xFE, b"GPS 37.4513N 116.3075E")
-    + _segment(0xDB, b"\x00" + bytes(64))
-    + b"\xff\xda"
-    + struct.pack(">H", 8)
-    + b"\x01\x01\x00\x00\x3f\x00\x12\x34\x56\x78\xff\xd9"
+# A photo as a phone takes it (32 × 24 pixels, red): a JPEG whose comment says where it was taken, which the
+# platform strips.
+JPEG = base64.b64decode(
+    "/9j/4AAQSkZJRgABAQAAAQABAAD//gAYR1BTIDM3LjQ1MTNOIDExNi4zMDc1Rf/bAEMADQkKCwoIDQsKCw4ODQ8TIBUTEhITJxwe"
+    "FyAuKTEwLiktLDM6Sj4zNkY3LC1AV0FGTE5SU1IyPlphWlBgSlFST//bAEMBDg4OExETJhUVJk81LTVPT09PT09PT09PT09PT09P"
+    "T09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT09PT//AABEIABgAIAMBIgACEQEDEQH/xAAfAAABBQEBAQEBAQAAAAAAAAAA"
+    "AQIDBAUGBwgJCgv/xAC1EAACAQMDAgQDBQUEBAAAAX0BAgMABBEFEiExQQYTUWEHInEUMoGRoQgjQrHBFVLR8CQzYnKCCQoWFxgZ"
+    "GiUmJygpKjQ1Njc4OTpDREVGR0hJSlNUVVZXWFlaY2RlZmdoaWpzdHV2d3h5eoOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0"
+    "tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4eLj5OXm5+jp6vHy8/T19vf4+fr/xAAfAQADAQEBAQEBAQEBAAAAAAAAAQIDBAUGBwgJ"
+    "Cgv/xAC1EQACAQIEBAMEBwUEBAABAncAAQIDEQQFITEGEkFRB2FxEyIygQgUQpGhscEJIzNS8BVictEKFiQ04SXxFxgZGiYnKCkq"
+    "NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqCg4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrC"
+    "w8TFxsfIycrS09TV1tfY2dri4+Tl5ufo6ery8/T19vf4+fr/2gAMAwEAAhEDEQA/AMaiiiuA+uCiiigAooooAKKKKAP/2Q=="
 )
 CHECKLIST = ["进货查验记录是否齐全", "是否销售无 CCC 产品", "是否存在改装行为"]
 

@@ -5,6 +5,10 @@
   hardly at all. Today's, this week's and this month's records are left to do. The sweep then raises the
   DUTY_OVERDUE alerts of the last days' missing records (the rule engine's drain turns them into alerts).
 
+- Inspections (检查任务): 德城区's monthly 双随机 plan of its dealers and repair shops, risk first, drawn last month
+  (every task done, hazards and actions taken, one hazard rectified and verified) and this month (one done, the
+  rest to do); 德州市's one-off check of repair shops made twelve days ago, three done and two overdue.
+
 Deterministic and idempotent: which records are late or missing follows from the enterprise and the period, and
 a record already there is kept; a second run adds nothing.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -35,7 +40,7 @@ NEGLECTFUL = {"dealer_yc2", "dealer_ll2"}  # the demo's enterprises that hardly 
 
 def seed(orgs: dict[str, Organization], *, today: dt.date | None = None) -> dict[str, int]:
     """Everything of the supervision demo, for the demo organizations keyed as core.demo names them."""
-    return seed_duties(orgs, today=today)
+    return {**seed_duties(orgs, today=today), **seed_inspections(orgs, today=today)}
 
 
 def _roll(*parts) -> int:
@@ -130,3 +135,126 @@ def _create_with_their_times(records: Iterable[DutyRecord]) -> None:
     for record in records:
         record.filed_at = record.demo_filed_at
     DutyRecord.objects.bulk_update(records, ["filed_at"], batch_size=1000)
+
+
+# ── Inspections (检查任务) ───────────────────────────────────────────────────────────────────────────────────────
+
+DEMO_PLANS = ("德城区电动自行车经销与维修企业月度双随机抽查", "德州市电动自行车维修企业专项检查")
+DEALER_CHECKLIST = [
+    "进货查验记录是否齐全（合格证、CCC 证书、标配电池）",
+    "是否销售无 CCC 认证或旧国标超标车",
+    "是否提供非法改装、拆除限速服务",
+    "日管控、周排查、月调度记录是否按时填报",
+]
+SHOP_CHECKLIST = [
+    "维修资质是否在有效期内",
+    "是否为车辆更换非标配电池或超功率电机",
+    "是否拆除或改装限速装置",
+    "拆下的废旧电池是否按期交回收",
+]
+# What an inspection found and did, by its place in the round: (hazards, the item not in order, its note, actions).
+OUTCOMES = [
+    (0, None, "", []),
+    (1, 1, "店内 2 台电动自行车无 CCC 标志", [("order_correction", None, None), ("confiscation", None, 2)]),
+    (0, None, "", [("interview", None, None)]),
+    (2, 2, "为 1 台车拆除限速器，另有 1 台提速改装在修", [("case", None, None), ("fine", "5000.00", None)]),
+]
+
+
+def _outcome(index: int, checklist: list[str]) -> dict:
+    hazards, bad, note, actions = OUTCOMES[index % len(OUTCOMES)]
+    return {
+        "findings": [
+            {"item": item, "ok": i != bad, "note": note if i == bad else ""} for i, item in enumerate(checklist)
+        ],
+        "hazards_found": hazards,
+        "actions": [
+            {"kind": kind, "amount_yuan": Decimal(amount) if amount else None, "quantity": quantity, "note": ""}
+            for kind, amount, quantity in actions
+        ],
+    }
+
+
+def seed_inspections(orgs: dict[str, Organization], *, today: dt.date | None = None) -> dict[str, int]:
+    """The demo's two inspection plans with their tasks, results and actions, and one hazard's closed loop."""
+    from alerts.engine import drain_alert_requests
+    from alerts.models import Alert, RuleCode
+    from alerts.services import alert_transition
+    from supervision.draw import inspection_plan_draw
+    from supervision.inspections import inspection_plan_create, inspection_result_record
+    from supervision.models import InspectionPlan, InspectionTask
+
+    if InspectionPlan.objects.filter(name__in=DEMO_PLANS).exists():
+        return {}
+    today = today or timezone.localdate()
+    district = User.objects.filter(username="dc_regulator").first()
+    city = User.objects.filter(username="dz_regulator").first()
+    if district is None or city is None:
+        return {}
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    monthly, _ = inspection_plan_create(
+        user=district,
+        name=DEMO_PLANS[0],
+        region_code="371402",
+        kinds=["dealer", "repair_shop"],
+        frequency=InspectionPlan.Frequency.MONTHLY,
+        sample_size=4,
+        risk_weighted=True,
+        checklist=DEALER_CHECKLIST,
+        due_days=20,
+        now=_moment(last_month, 9),
+    )
+    inspection_plan_draw(plan=monthly, now=_moment(today.replace(day=1), 1))  # beat's draw of this month
+    one_off, _ = inspection_plan_create(
+        user=city,
+        name=DEMO_PLANS[1],
+        region_code="371400",
+        kinds=["repair_shop"],
+        frequency=InspectionPlan.Frequency.ONCE,
+        sample_size=5,
+        risk_weighted=True,
+        checklist=SHOP_CHECKLIST,
+        due_days=10,
+        now=_moment(today - dt.timedelta(days=12), 9),
+    )
+    done = 0
+    rounds = [
+        (monthly, f"{last_month:%Y-%m}", district, last_month + dt.timedelta(days=3), None),
+        (monthly, f"{today:%Y-%m}", district, today.replace(day=1), 1),
+        (one_off, None, city, today - dt.timedelta(days=11), 3),
+    ]
+    for plan, period, inspector, first_day, how_many in rounds:
+        tasks = InspectionTask.objects.filter(plan=plan).order_by("pk")
+        if period:
+            tasks = tasks.filter(period=period)
+        for index, task in enumerate(list(tasks)[:how_many]):
+            day = min(first_day + dt.timedelta(days=2 * index), today)
+            inspection_result_record(
+                user=inspector,
+                task_id=task.pk,
+                performed_at=min(_moment(day, 10), timezone.now() - dt.timedelta(hours=1)),
+                note="",
+                **_outcome(index + (1 if plan is one_off else 0), plan.checklist),
+            )
+            done += 1
+    while drain_alert_requests():
+        pass
+    # One hazard of last month rectified by its enterprise and verified by the district.
+    alert = (
+        Alert.objects.filter(rule=RuleCode.INSPECTION_HAZARD, region_code__startswith="371402")
+        .order_by("created_at")
+        .first()
+    )
+    rectified = 0
+    owner = User.objects.filter(organization_id=alert.organization_id).order_by("pk").first() if alert else None
+    if alert is not None and owner is not None and alert.status == Alert.Status.DISPATCHED:
+        alert_transition(user=district, alert_id=alert.pk, action="request_rectification", note="限期 7 日内整改")
+        alert_transition(user=owner, alert_id=alert.pk, action="submit_rectification", note="无证车辆已下架退回厂家")
+        alert_transition(user=district, alert_id=alert.pk, action="verify", note="复查确认已整改")
+        rectified = 1
+    return {
+        "inspection_plans": 2,
+        "inspection_tasks": InspectionTask.objects.filter(plan__in=[monthly, one_off]).count(),
+        "inspections_done": done,
+        "hazards_rectified": rectified,
+    }

@@ -412,3 +412,22 @@ def test_the_city_regulator_records_a_result_in_its_district(task, town, api):
     response = api(town.world.city_regulator).post(result_url(task), result_body(actions=[]), format="json")
     assert response.status_code == 201
     assert response.json()["result"]["performed_by"] == town.world.city_regulator.username
+
+
+# ── Demo ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_the_demo_has_two_plans_with_done_and_open_tasks_and_their_actions(db):
+    from core import demo
+    from supervision.demo import seed_inspections
+
+    orgs = demo.seed()
+    made = seed_inspections(orgs)
+    assert made["inspection_plans"] == 2 and made["inspections_done"] >= 4
+    assert seed_inspections(orgs) == {}  # a second run adds nothing
+    tasks = InspectionTask.objects.all()
+    assert tasks.filter(status="done").count() == made["inspections_done"]
+    assert tasks.filter(status="open").exists()
+    assert tasks.filter(status="open", due_at__lt=timezone.now()).exists()  # the one-off's, overdue
+    assert set(EnforcementAction.objects.values_list("kind", flat=True)) >= {"fine", "confiscation", "case"}
+    assert Alert.objects.filter(rule=RuleCode.INSPECTION_HAZARD).exists()

@@ -37,6 +37,15 @@ REASON_TEXT = {
     "already_in_your_stock": _("Already in your stock."),
     "not_from_supplier": _("Not recorded at this supplier. Check the supplier you chose."),
     "duplicate_in_receipt": _("Listed twice in this delivery; counted once."),
+    # Shipments (dealers/shipments.py) and batteries fitted at the factory.
+    "shipped_to_another": _("Shipped by this supplier to another enterprise, not to you: it is not yours to receive."),
+    "fitted_in_vehicle": _(
+        "Fitted in a bike of this delivery or of your stock: scan the bike, its battery comes along."
+    ),
+    "fitted_battery_refused": _(
+        "A battery fitted in this bike at the factory is refused; the bike is refused with it."
+    ),
+    "vehicle_refused": _("Fitted in a bike that is refused: refused with it."),
 }
 
 
@@ -228,6 +237,9 @@ class SaleForm(CounterForm):
             "This battery model is not certified for this bike model (标配): %(refs)s."
         ),
         ("uncertified", "battery_serials"): _("This battery has no valid CCC certificate: %(refs)s."),
+        ("fitted_battery_missing", "battery_serials"): _(
+            "This bike came with batteries fitted at the factory: scan them too."
+        ),
         ("invalid", "sold_at"): _("The sale time is in the future."),
     }
 

@@ -28,9 +28,13 @@ def sale_preview(*, dealer_id: int, frame_no: str, battery_serials: list[str], d
     in this dealer's stock (a scanned QR label counts as its item), the models' problems on `day`, and whether each
     battery is a certified pair of the bike. `frame_no` and `battery_serials` come back as the service takes them.
 
-    Only this dealer's stock is looked up, so the answer never tells whether another enterprise holds a code.
+    Only this dealer's stock is looked up, so the answer never tells whether another enterprise holds a code. A
+    battery fitted at the factory in the bike counts as in stock: it is sold with it.
     """
-    vehicles, batteries = stock_vehicles(dealer_id), stock_batteries(dealer_id)
+    vehicles = stock_vehicles(dealer_id)
+    batteries = Battery.objects.filter(
+        holder_id=dealer_id, status__in=[Battery.Status.IN_STOCK, Battery.Status.FITTED]
+    ).select_related("model")
     frame_no = str(frame_no or "").strip().upper()
     labels = labels_resolve([frame_no, *battery_serials], vehicles=vehicles, batteries=batteries)
 
@@ -41,7 +45,11 @@ def sale_preview(*, dealer_id: int, frame_no: str, battery_serials: list[str], d
     frame_ref = ref(frame_no, VEHICLE)[:32]
     vehicle = vehicles.filter(frame_no=frame_ref).first() if frame_ref else None
     serials = [ref(value, BATTERY) for value in battery_serials]
-    in_stock = {b.serial: b for b in batteries.filter(serial__in=serials)}
+    in_stock = {
+        b.serial: b
+        for b in batteries.filter(serial__in=serials)
+        if b.vehicle_id is None or (vehicle is not None and b.vehicle_id == vehicle.pk)
+    }
     items = []
     for scanned, serial in zip(battery_serials, serials, strict=True):
         battery = in_stock.get(serial)

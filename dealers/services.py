@@ -1,11 +1,14 @@
-"""Write paths of the dealer: incoming inspection (进货查验) and sale = registration (卖车即备案)."""
+"""Write paths of the dealer: incoming inspection (进货查验) and sale = registration (卖车即备案).
+
+Incoming inspection is also how a vehicle maker or a charging operator receives the batteries shipped to it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,14 +25,16 @@ from core.errors import ComplianceRefusal, Conflict, InvalidInput, PermissionRef
 from core.models import Organization, OrganizationKind, User
 from dealers.inspection import (
     CERT_REASONS,
-    DUPLICATE,
+    CONSEQUENTIAL,
     IN_ANOTHER_STOCK,
     RECYCLED,
+    SLIPS,
     SUPPLIER_KINDS,
     UNKNOWN,
     inspect_items,
 )
 from dealers.models import Receipt, ReceiptItem, Sale
+from dealers.shipments import shipment_items_settle
 from reports import rollups
 from vehicles.codes import normalise_serial
 from vehicles.ledger import event_append
@@ -41,6 +46,17 @@ def _dealer_of(user: User) -> Organization:
     org = user.organization
     if org is None or org.kind != OrganizationKind.DEALER:
         raise PermissionRefused(_("Only a dealer may do this."))
+    return org
+
+
+# Who inspects deliveries: dealers (bikes and batteries); vehicle makers and charging operators (batteries only).
+RECEIVER_KINDS = {OrganizationKind.DEALER, OrganizationKind.MANUFACTURER, OrganizationKind.CHARGING_OPERATOR}
+
+
+def _receiver_of(user: User) -> Organization:
+    org = user.organization
+    if org is None or org.kind not in RECEIVER_KINDS:
+        raise PermissionRefused(_("Only a dealer, a vehicle maker or a charging operator may receive goods."))
     return org
 
 
@@ -76,8 +92,11 @@ def receipt_inspect(
     battery_serials: list[str],
     received_at: dt.datetime | None = None,
 ) -> Receipt:
-    """Inspect a delivery: accepted items enter the dealer's stock; each rejection records an alert request."""
-    dealer = _dealer_of(user)
+    """Inspect a delivery: accepted items enter the receiver's stock; each rejection records an alert request.
+
+    Items shipped by the supplier to the receiver are received (their shipment items closed); a bike brings the
+    batteries fitted in it at the factory."""
+    dealer = _receiver_of(user)
     supplier = supplier_get(dealer, supplier_id)
     if not frame_nos and not battery_serials:
         raise InvalidInput(
@@ -85,22 +104,40 @@ def receipt_inspect(
             code="empty_receipt",
             fields={"frame_nos": [_("Scan at least one bike or battery.")]},
         )
+    if frame_nos and dealer.kind != OrganizationKind.DEALER:
+        message = _("Only dealers receive bikes; scan the batteries only.")
+        raise InvalidInput(message, code="vehicles_not_received", fields={"frame_nos": [message]})
     received_at = received_at or timezone.now()
     day = timezone.localdate(received_at)
     receipt = Receipt.objects.create(dealer=dealer, supplier=supplier, received_at=received_at, created_by=user)
 
+    verdicts = inspect_items(
+        dealer=dealer, supplier=supplier, frame_nos=frame_nos, battery_serials=battery_serials, day=day, lock=True
+    )
+    bikes = {thing.pk for kind, _ref, thing, _reasons in verdicts if kind == ReceiptItem.Kind.VEHICLE and thing}
     items = [
-        _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at)
-        for kind, ref, thing, reasons in inspect_items(
-            dealer=dealer, supplier=supplier, frame_nos=frame_nos, battery_serials=battery_serials, day=day, lock=True
+        _record_item(
+            receipt,
+            kind,
+            ref,
+            thing,
+            reasons,
+            dealer,
+            supplier,
+            received_at,
+            with_bike=kind == ReceiptItem.Kind.BATTERY and thing is not None and thing.vehicle_id in bikes,
         )
+        for kind, ref, thing, reasons in verdicts
     ]
     ReceiptItem.objects.bulk_create(items)
+    shipment_items_settle(receipt=receipt, items=items)
     rollups.refusals_added(receipt, sum(1 for item in items if item.verdict == ReceiptItem.Verdict.REJECTED))
     return receipt
 
 
-def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at) -> ReceiptItem:
+def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_at, *, with_bike) -> ReceiptItem:
+    """`with_bike`: a battery fitted at the factory, inspected with its bike: it stays fitted, is held with the
+    bike, and its events join the bike's chain (the same bike object the inspection gave the bike's row)."""
     is_vehicle = kind == ReceiptItem.Kind.VEHICLE
     item = ReceiptItem(
         receipt=receipt,
@@ -112,9 +149,12 @@ def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_
         verdict=ReceiptItem.Verdict.REJECTED if reasons else ReceiptItem.Verdict.ACCEPTED,
     )
     head = {"vehicle": thing} if is_vehicle else {"battery": thing}
+    if with_bike:
+        head = {"vehicle": thing.vehicle, "battery": thing}
     if not reasons:
         model = type(thing)
-        model.objects.filter(pk=thing.pk).update(holder=dealer, status=model.Status.IN_STOCK, region=dealer.region)
+        status = Battery.Status.FITTED if with_bike else model.Status.IN_STOCK
+        model.objects.filter(pk=thing.pk).update(holder=dealer, status=status, region=dealer.region)
         thing.holder, thing.region = dealer, dealer.region
         event_append(
             type=EventType.RECEIVED,
@@ -125,7 +165,8 @@ def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_
             **head,
         )
         return item
-    if thing is not None and DUPLICATE not in reasons:
+    slip = bool(SLIPS.intersection(reasons))
+    if thing is not None and not slip:
         event_append(
             type=EventType.RECEIPT_REJECTED,
             occurred_at=received_at,
@@ -134,9 +175,10 @@ def _record_item(receipt, kind, ref, thing, reasons, dealer, supplier, received_
             payload={"receipt": receipt.pk, "reasons": reasons},
             **head,
         )
-    if DUPLICATE not in reasons:
+    findings = [reason for reason in reasons if reason not in CONSEQUENTIAL]  # the other part's alert covers it
+    if findings and not slip:
         alert_request_record(
-            rule=_alert_rule(kind, reasons),
+            rule=_alert_rule(kind, findings),
             region_code=dealer.region_id,
             source=f"receipt:{receipt.pk}",
             organization=supplier,
@@ -193,11 +235,11 @@ def sale_register(
         Battery.objects.select_for_update(of=("self",))
         .select_related("model")
         .annotate(certified_pair=Exists(certified_pair))  # the 标配 check, in the same query
-        .filter(serial__in=serials)
+        .filter(Q(serial__in=serials) | Q(vehicle=vehicle))  # and the batteries fitted in it at the factory
         .order_by("pk")
     )
     found = {b.serial: b for b in batteries}
-    fitted_elsewhere = [s for s in serials if s in found and found[s].vehicle_id is not None]
+    fitted_elsewhere = [s for s in serials if s in found and found[s].vehicle_id not in {None, vehicle.pk}]
     if fitted_elsewhere:
         raise Conflict(
             _("A battery is fitted in another bike."),
@@ -207,10 +249,19 @@ def sale_register(
     missing = [
         s
         for s in serials
-        if s not in found or found[s].holder_id != dealer.pk or found[s].status != Battery.Status.IN_STOCK
+        if s not in found
+        or found[s].holder_id != dealer.pk
+        or (found[s].status != Battery.Status.IN_STOCK and found[s].vehicle_id != vehicle.pk)
     ]
     if missing:
         raise Conflict(_("A battery is not in your stock."), code="not_in_stock", fields={"battery_serials": missing})
+    left_out = [b.serial for b in batteries if b.vehicle_id == vehicle.pk and b.serial not in serials]
+    if left_out:  # a bike leaves with the batteries fitted at the factory; another battery is a repair's business
+        raise Conflict(
+            _("This bike came with batteries fitted at the factory: scan them too."),
+            code="fitted_battery_missing",
+            fields={"battery_serials": left_out},
+        )
 
     day = timezone.localdate(sold_at)
     problem = vehicle_model_problem(vehicle.model, day)

@@ -5,6 +5,12 @@ item is checked in Python first and every bad row is reported by its index. Then
 their `produced` ledger events and the outbox messages are written with COPY. Ids come from the tables' sequences
 up front, so each event can name its vehicle or battery and each outbox message its event. Rows are streamed from
 generators, so no COPY buffer or ORM object is built per row.
+
+A vehicle maker may name the batteries it fits at the factory (`battery_serials` of a vehicle item): batteries it
+holds in stock, received from their maker (dealers/shipments.py), of a model certified for the vehicle model (标配).
+They are fitted in the same write: their fitments, the `battery_fitted` events on the bike's chain right after
+`produced`, and the batteries' rows (fitted, held with the bike), all by COPY or one statement. Items without
+batteries take exactly the path they took before.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ from catalog.models import BatteryModel, VehicleModel
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
-from vehicles import codes
+from vehicles import codes, factory_fitting
 from vehicles.ledger import OUTBOX_TOPIC, canonical, event_hash, outbox_kick
-from vehicles.models import Battery, EventType, LifecycleEvent, OutboxMessage, Vehicle
+from vehicles.models import Battery, EventType, Fitment, LifecycleEvent, OutboxMessage, Vehicle
 
 MAX_ITEMS = 10_000
 # The production day is a calendar day in China; its event happens at the start of that day.
@@ -58,11 +64,16 @@ def vehicles_produce(*, actor: User, model_code: str, items: Sequence, max_items
     units: list[tuple[str, str, dt.date]] = []
     problems: Problems = {}
     first_index: dict[str, int] = {}
+    fitting: dict[int, list[str]] = {}  # item index → the serials to fit, checked for shape
+    first_serial: dict[str, int] = {}
     for index, item in enumerate(items):
         found: list[str] = []
         if not isinstance(item, dict):
             problems[index] = ["not_an_object"]
             continue
+        serials = factory_fitting.battery_serials_read(item, found, first_serial, index)
+        if serials:
+            fitting[index] = serials
         frame_no = _text(item, "frame_no", found)
         if frame_no is not None:
             problem = (
@@ -86,12 +97,18 @@ def vehicles_produce(*, actor: User, model_code: str, items: Sequence, max_items
             units.append((frame_no, motor_no, produced_on))
     _flag_registered(problems, first_index, Vehicle, "frame_no")
     _refuse_bad_rows(problems)
+    # Items and units share their order once no row is bad.
+    fitted = factory_fitting.batteries_to_fit(maker=maker, model=model, fitting=fitting, today=today) if fitting else {}
 
     recorded_at = timezone.now()
     _write_all_or_nothing(
-        lambda: _copy_vehicles(maker=maker, model=model, units=units, recorded_at=recorded_at), first_index
+        lambda: _copy_vehicles(maker=maker, model=model, units=units, recorded_at=recorded_at, fitted=fitted),
+        first_index,
     )
-    audit_record(actor=actor, action="vehicles.produced", target=model, data={"model": model.code, "count": len(units)})
+    data = {"model": model.code, "count": len(units)}
+    if fitted:
+        data["batteries_fitted"] = sum(len(batteries) for batteries in fitted.values())
+    audit_record(actor=actor, action="vehicles.produced", target=model, data=data)
     return len(units)
 
 
@@ -309,17 +326,25 @@ def _outbox_rows(
 
 
 def _copy_vehicles(
-    *, maker: Organization, model: VehicleModel, units: list[tuple[str, str, dt.date]], recorded_at: dt.datetime
+    *,
+    maker: Organization,
+    model: VehicleModel,
+    units: list[tuple[str, str, dt.date]],
+    recorded_at: dt.datetime,
+    fitted: dict[int, list[factory_fitting.FittedBattery]] | None = None,
 ) -> None:
     region_code = maker.region_id
     day_starts: dict[dt.date, dt.datetime] = {}
     heads: list[str] = []
+    fitted = fitted or {}
+    # unit index → its battery_fitted events; filled as the vehicles are written, read after
+    fitting_events: dict[int, list[tuple[factory_fitting.FittedBattery, int, str, str]]] = {}
 
     def payload(motor_no: str) -> dict:
         return {"model": model.code, "motor_no": motor_no}
 
     def vehicle_rows(ids: list[int]) -> Iterator[tuple]:
-        for vehicle_id, (frame_no, motor_no, produced_on) in zip(ids, units, strict=True):
+        for index, (vehicle_id, (frame_no, motor_no, produced_on)) in enumerate(zip(ids, units, strict=True)):
             # Exactly the hash event_append would write for the first event of this chain.
             digest = event_hash(
                 prev_hash="",
@@ -333,6 +358,12 @@ def _copy_vehicles(
                 payload=payload(motor_no),
             )
             heads.append(digest)
+            seq, head = 1, digest
+            if index in fitted:
+                events = fitting_events[index] = factory_fitting.fitted_events(
+                    frame_no, fitted[index], prev_hash=digest, maker=maker, recorded_at=recorded_at
+                )
+                seq, head = events[-1][1], events[-1][3]
             yield (
                 vehicle_id,
                 frame_no,
@@ -344,8 +375,8 @@ def _copy_vehicles(
                 Vehicle.Status.PRODUCED.value,
                 maker.pk,
                 region_code,
-                1,
-                digest,
+                seq,
+                head,
                 recorded_at,
                 recorded_at,
             )
@@ -400,6 +431,77 @@ def _copy_vehicles(
             _OUTBOX_COLUMNS,
             _outbox_rows(event_ids, ids, head="vehicle", region_code=region_code, recorded_at=recorded_at),
         )
+        if fitting_events:
+            _copy_fitments(cursor, maker=maker, vehicle_ids=ids, events=fitting_events, recorded_at=recorded_at)
+
+
+def _copy_fitments(
+    cursor,
+    *,
+    maker: Organization,
+    vehicle_ids: list[int],
+    events: dict[int, list[tuple[factory_fitting.FittedBattery, int, str, str]]],
+    recorded_at: dt.datetime,
+) -> None:
+    """The factory fitments of the vehicles just written: their battery_fitted events with outbox messages, the
+    fitment rows, and the batteries fitted and held with their bike (one UPDATE)."""
+    region_code = maker.region_id
+    pairs = [(vehicle_ids[index], event) for index in sorted(events) for event in events[index]]
+    event_ids = _allocate_ids(cursor, LifecycleEvent, len(pairs))
+    _copy(
+        cursor,
+        LifecycleEvent,
+        _EVENT_COLUMNS,
+        (
+            (
+                event_id,
+                recorded_at,
+                recorded_at,
+                vehicle_id,
+                battery.id,
+                seq,
+                EventType.BATTERY_FITTED.value,
+                maker.pk,
+                region_code,
+                canonical({"model": battery.model_code}),
+                prev_hash,
+                digest,
+            )
+            for event_id, (vehicle_id, (battery, seq, prev_hash, digest)) in zip(event_ids, pairs, strict=True)
+        ),
+    )
+    message = (
+        '{"event_id": %d, "type": "battery_fitted", '
+        f'"vehicle_id": %d, "battery_id": %d, "region_code": {json.dumps(region_code)}}}'
+    )
+    _copy(
+        cursor,
+        OutboxMessage,
+        _OUTBOX_COLUMNS,
+        (
+            (event_id, recorded_at, OUTBOX_TOPIC, message % (event_id, vehicle_id, event[0].id), recorded_at)
+            for event_id, (vehicle_id, event) in zip(event_ids, pairs, strict=True)
+        ),
+    )
+    _copy(
+        cursor,
+        Fitment,
+        ("battery_id", "vehicle_id", "fitted_at", "fitted_by_id"),
+        ((event[0].id, vehicle_id, recorded_at, maker.pk) for vehicle_id, event in pairs),
+    )
+    cursor.execute(
+        f"UPDATE {Battery._meta.db_table} AS b SET status = %s, vehicle_id = f.vehicle_id, holder_id = %s, "
+        "region_id = %s, updated_at = %s FROM unnest(%s::bigint[], %s::bigint[]) AS f(battery_id, vehicle_id) "
+        "WHERE b.id = f.battery_id",
+        [
+            Battery.Status.FITTED.value,
+            maker.pk,
+            region_code,
+            recorded_at,
+            [event[0].id for _vehicle_id, event in pairs],
+            [vehicle_id for vehicle_id, _event in pairs],
+        ],
+    )
 
 
 def _copy_batteries(

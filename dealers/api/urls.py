@@ -1,12 +1,14 @@
 from django.urls import path
 
-from dealers.api import views
+from dealers.api import shipments, views
 
 urlpatterns = [
     path("receipts/", views.ReceiptListView.as_view(), name="api-receipts"),
     path("receipts/<int:pk>/", views.ReceiptDetailView.as_view(), name="api-receipt"),
     path("sales/", views.SaleListView.as_view(), name="api-sales"),
     path("stock/", views.StockView.as_view(), name="api-stock"),
+    path("shipments/", shipments.ShipmentListView.as_view(), name="api-shipments"),
+    path("shipments/<int:pk>/", shipments.ShipmentDetailView.as_view(), name="api-shipment"),
 ]
 
 # Trade-in (以旧换新) at the dealer's counter.

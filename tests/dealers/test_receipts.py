@@ -124,11 +124,15 @@ def test_bad_receipts_are_400_and_write_nothing(chain, body):
     assert not Receipt.objects.exists()
 
 
-def test_only_dealers_inspect_deliveries(chain):
+def test_only_dealers_inspect_deliveries_of_bikes(chain):
     vehicle = chain.vehicle()
-    for outsider in (chain.world.city_regulator, chain.maker, chain.world.police):
+    for outsider in (chain.world.city_regulator, chain.battery_maker, chain.world.police):
         assert _receive(outsider, chain.maker.organization, [vehicle.frame_no]).status_code == 403
+    # a vehicle maker receives batteries (tests/dealers/test_shipments.py), never bikes
+    refused = _receive(chain.maker, chain.world.dealer.organization, [vehicle.frame_no])
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "vehicles_not_received"
     assert api_client().post(URL, {}, format="json").status_code == 401
+    assert not Receipt.objects.exists()
 
 
 def test_receipts_are_seen_by_the_dealer_and_its_regulator_only(chain):

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from core.api.idempotency import idempotent
 from core.api.permissions import organization_kind_in
 from core.models import OrganizationKind
-from vehicles import production
+from vehicles import factory_fitting, production
 
 
 # The item shapes document the API; the service checks the items and reports every bad one by its index.
@@ -20,6 +20,14 @@ class VehicleItem(serializers.Serializer):
     frame_no = serializers.CharField(help_text="15 digits: enterprise code, type 2, year, serial.")
     motor_no = serializers.CharField(max_length=production.MOTOR_NO_MAX)
     produced_on = serializers.DateField()
+    battery_serials = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        max_length=factory_fitting.MAX_FITTED,
+        help_text="Batteries fitted at the factory: in your stock (received from their maker), of a model certified "
+        "for this vehicle model (标配). Not in stock: 409 not_in_stock; not a certified pair: 422 "
+        "battery_incompatible; without a valid CCC: 422 uncertified; each naming the items by index.",
+    )
 
 
 class BatteryItem(serializers.Serializer):

@@ -1,0 +1,189 @@
+"""The whole chain through the API, one bike from the battery maker on: battery maker → vehicle maker (bulk
+production with the batteries fitted at the factory) → dealer (receives the bikes with their batteries) → sale;
+the bike's ledger verifies at the end. Outsiders knock at each step.
+
+The walk is a list of steps over one shared `Walk`. The rest of the chain joins by adding steps to `STEPS`, in the
+order the bike lives them (after the sale: swap in a charging cabinet, repair, trade-in, the recycler, the EPCIS
+export); `test_the_ledger_of_the_walk_verifies` checks whatever chain the steps made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests.chain import BUYER, Chain
+from tests.conftest import api_client
+from tests.shipping import receive, ship
+from vehicles.ledger import chain_verify
+from vehicles.models import Battery, Vehicle
+
+PRODUCED_ON = "2026-03-01"
+BIKES = 2
+
+
+@dataclass
+class Walk:
+    chain: Chain
+    serials: list[str] = field(default_factory=list)  # the batteries, one per bike
+    frame_nos: list[str] = field(default_factory=list)
+    shipments: dict[str, int] = field(default_factory=dict)  # which leg → shipment id
+    sold: str = ""  # the frame number of the bike sold
+
+    @property
+    def bike(self) -> Vehicle:
+        return Vehicle.objects.get(frame_no=self.sold or self.frame_nos[0])
+
+
+def battery_maker_produces(walk: Walk) -> None:
+    chain = walk.chain
+    walk.serials = [f"LDWALK{n:010d}" for n in range(1, BIKES + 1)]
+    body = {
+        "model": chain.battery_model.code,
+        "items": [{"serial": s, "produced_on": PRODUCED_ON} for s in walk.serials],
+    }
+    response = api_client(chain.battery_maker).post("/api/v1/batteries/bulk/", body, format="json")
+    assert response.status_code == 201 and response.json() == {"created": BIKES}
+
+
+def battery_maker_ships_to_the_vehicle_maker(walk: Walk) -> None:
+    chain = walk.chain
+    # a vehicle maker cannot ship what it does not hold
+    assert ship(chain.maker, chain.world.dealer.organization, serials=walk.serials).status_code == 409
+    response = ship(chain.battery_maker, chain.maker.organization, serials=walk.serials)
+    assert response.status_code == 201
+    walk.shipments["batteries"] = response.json()["id"]
+    # the regulator of another city sees nothing of it
+    other = api_client(chain.world.other_city_regulator).get(f"/api/v1/shipments/{response.json()['id']}/")
+    assert other.status_code == 404
+
+
+def vehicle_maker_receives_the_batteries(walk: Walk) -> None:
+    chain = walk.chain
+    # a dealer cannot take delivery of batteries shipped to the vehicle maker
+    refused = receive(chain.world.dealer, chain.battery_maker.organization, serials=walk.serials[:1])
+    assert refused.json()["items"][0]["reasons"] == ["shipped_to_another"]
+    response = receive(chain.maker, chain.battery_maker.organization, serials=walk.serials)
+    assert response.status_code == 201
+    assert {item["verdict"] for item in response.json()["items"]} == {"accepted"}
+
+
+def vehicle_maker_produces_bikes_with_the_batteries(walk: Walk) -> None:
+    chain = walk.chain
+    code = chain.maker.organization.enterprise_code
+    walk.frame_nos = [f"{code}226{n:08d}" for n in range(90_000_001, 90_000_001 + BIKES)]
+    items = [
+        {"frame_no": f, "motor_no": f"MW{f[-8:]}", "produced_on": PRODUCED_ON, "battery_serials": [s]}
+        for f, s in zip(walk.frame_nos, walk.serials, strict=True)
+    ]
+    # a battery still at its maker is not the vehicle maker's to fit
+    elsewhere = {**items[0], "frame_no": f"{code}22699999999", "battery_serials": [chain.battery().serial]}
+    refused = api_client(chain.maker).post(
+        "/api/v1/vehicles/bulk/", {"model": chain.model.code, "items": [elsewhere]}, format="json"
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_in_stock"
+    response = api_client(chain.maker).post(
+        "/api/v1/vehicles/bulk/", {"model": chain.model.code, "items": items}, format="json"
+    )
+    assert response.status_code == 201 and response.json() == {"created": BIKES}
+
+
+def vehicle_maker_ships_the_bikes_to_the_dealer(walk: Walk) -> None:
+    chain = walk.chain
+    response = ship(chain.maker, chain.world.dealer.organization, walk.frame_nos)
+    assert response.status_code == 201
+    walk.shipments["bikes"] = response.json()["id"]
+    assert {item["ref"] for item in response.json()["items"]} == {*walk.frame_nos, *walk.serials}
+
+
+def dealer_receives_the_bikes_with_their_batteries(walk: Walk) -> None:
+    chain = walk.chain
+    maker = chain.maker.organization
+    # another dealer may not receive them, and nothing changes for it
+    other = receive(chain.world.other_dealer, maker, walk.frame_nos[:1]).json()["items"]
+    assert other[0]["reasons"] == ["shipped_to_another"]
+    response = receive(chain.world.dealer, maker, walk.frame_nos, walk.serials)
+    assert response.status_code == 201
+    items = response.json()["items"]
+    assert {(i["ref"], i["verdict"]) for i in items} == {(ref, "accepted") for ref in (*walk.frame_nos, *walk.serials)}
+    shipment = api_client(chain.world.dealer).get(f"/api/v1/shipments/{walk.shipments['bikes']}/").json()
+    assert shipment["status"] == "received"
+
+
+def dealer_sells_a_bike(walk: Walk) -> None:
+    chain = walk.chain
+    frame_no, serial = walk.frame_nos[0], walk.serials[0]
+    body = {"frame_no": frame_no, "battery_serials": [serial], "buyer": BUYER}
+    assert api_client(chain.world.other_dealer).post("/api/v1/sales/", body, format="json").status_code == 409
+    response = api_client(chain.world.dealer).post("/api/v1/sales/", body, format="json")
+    assert response.status_code == 201, response.json()
+    walk.sold = frame_no
+    bike = walk.bike
+    assert (bike.status, Battery.objects.get(serial=serial).vehicle_id) == ("registered", bike.pk)
+
+
+# The walk so far. The rest of the chain is added here, after the sale, in the order a bike lives it: a swap in a
+# charging cabinet, a repair, a trade-in, the recycler's take-back, the EPCIS export of the whole ledger.
+STEPS: list[Callable[[Walk], None]] = [
+    battery_maker_produces,
+    battery_maker_ships_to_the_vehicle_maker,
+    vehicle_maker_receives_the_batteries,
+    vehicle_maker_produces_bikes_with_the_batteries,
+    vehicle_maker_ships_the_bikes_to_the_dealer,
+    dealer_receives_the_bikes_with_their_batteries,
+    dealer_sells_a_bike,
+]
+
+
+@pytest.fixture
+def walked(chain) -> Walk:
+    walk = Walk(chain)
+    for step in STEPS:
+        step(walk)
+    return walk
+
+
+def test_the_ledger_of_the_walk_verifies(walked):
+    bike = walked.bike
+    types = [event.type for event in bike.events.order_by("seq")]
+    assert types == [
+        "produced",
+        "battery_fitted",
+        "shipped",
+        "shipped",  # its battery, with it
+        "receipt_rejected",  # at the other dealer, who had no business receiving them
+        "receipt_rejected",
+        "received",
+        "received",
+        "sold",
+        "registered",
+    ]
+    assert chain_verify(bike).valid
+    for serial in walked.serials:
+        battery = Battery.objects.get(serial=serial)
+        assert chain_verify(battery).valid  # its own chain, up to the vehicle maker's stock
+        own_chain = [e.type for e in battery.events.filter(vehicle__isnull=True).order_by("seq")]
+        if serial == walked.serials[0]:  # the dealer tried to receive it from the battery maker
+            assert own_chain == ["produced", "shipped", "receipt_rejected", "received"]
+        else:
+            assert own_chain == ["produced", "shipped", "received"]
+    # as the API says it, to the selling dealer and to the regulator of the owner's district …
+    for insider in (walked.chain.world.dealer, walked.chain.world.district_regulator):
+        response = api_client(insider).get(f"/api/v1/vehicles/{bike.frame_no}/verify/")
+        assert response.status_code == 200
+        assert response.json() == {"valid": True, "events": len(types), "first_bad_seq": None}
+    # … and to no one else
+    for outsider in (walked.chain.world.other_dealer, walked.chain.world.other_city_regulator):
+        assert api_client(outsider).get(f"/api/v1/vehicles/{bike.frame_no}/verify/").status_code == 404
+    assert api_client().get(f"/api/v1/vehicles/{bike.frame_no}/verify/").status_code == 401
+
+
+def test_the_unsold_bike_waits_in_the_dealers_stock_with_its_battery(walked):
+    dealer = walked.chain.world.dealer
+    stock = api_client(dealer).get("/api/v1/stock/").json()["results"]
+    assert [row["frame_no"] for row in stock] == walked.frame_nos[1:]
+    battery = Battery.objects.get(serial=walked.serials[1])
+    assert (battery.status, battery.holder_id) == ("fitted", dealer.organization_id)
+    assert chain_verify(Vehicle.objects.get(frame_no=walked.frame_nos[1])).valid

@@ -116,6 +116,11 @@ TASKS: dict[str, list[Task]] = {
             "dealer-receive",
         ),
         Task(
+            _("Ship goods"),
+            _("Send bikes or batteries from your stock to another dealer; see what you sent and what arrived."),
+            "dealer-shipments",
+        ),
+        Task(
             _("Register a sale"),
             _("The sale is the registration: scan the bike and battery, enter the buyer."),
             "dealer-sale-new",
@@ -181,6 +186,11 @@ TASKS: dict[str, list[Task]] = {
             _("Upload produced frame numbers or battery codes in bulk."),
             "maker-uploads",
             MAKER_KINDS,
+        ),
+        Task(
+            _("Shipments"),
+            _("Ship to your customers what you produced or received; receive the batteries shipped to you."),
+            "dealer-shipments",
         ),
         Task(_("Duty records"), DUTY_TEXT, "duty-ledger", MAKER_KINDS),
         Task(

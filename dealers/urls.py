@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from dealers import views
+from dealers import shipment_views, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="home", permanent=False)),
@@ -11,6 +11,9 @@ urlpatterns = [
     path("receive/", views.receive, name="dealer-receive"),
     path("receive/check/", views.receive_check, name="dealer-receive-check"),
     path("receipts/<int:pk>/", views.receipt, name="dealer-receipt"),
+    path("shipments/", shipment_views.shipment_list, name="dealer-shipments"),
+    path("shipments/<int:pk>/", shipment_views.shipment_detail, name="dealer-shipment"),
+    path("shipments/<int:pk>/receive/", shipment_views.shipment_receive, name="dealer-shipment-receive"),
     path("sales/", views.sales, name="dealer-sales"),
     path("sales/new/", views.sale_new, name="dealer-sale-new"),
     path("sales/check/", views.sale_check, name="dealer-sale-check"),

@@ -24,6 +24,7 @@ from dealers.forms import (
     county_choices,
     reason_text,
 )
+from dealers.shipment_views import in_transit_for
 
 PAGE_SIZE = 50
 
@@ -105,7 +106,11 @@ def receive(request):
     else:
         form = ReceiveForm(initial={"supplier": request.GET.get("supplier", "")}, dealer=dealer)
     recent = selectors.receipts_visible_to(user).filter(dealer=dealer).select_related("supplier")[:5]
-    return render(request, "dealers/receive.html", {"form": form, "token": form_token_of(request), "recent": recent})
+    return render(
+        request,
+        "dealers/receive.html",
+        {"form": form, "token": form_token_of(request), "recent": recent, "in_transit": in_transit_for(request)},
+    )
 
 
 @require_POST

@@ -71,7 +71,10 @@ class TradeInForm(OldBikeForm, SaleForm):
         "sale.plate_no": "frame_no",
         "subsidy_yuan": "subsidy_yuan",
     }
-    error_text = {(code, f"sale.{key}"): text for (code, key), text in SaleForm.error_text.items()}
+    error_text = {
+        **SaleForm.error_text,  # the form's own checks of the new bike (SaleForm._check_items)
+        **{(code, f"sale.{key}"): text for (code, key), text in SaleForm.error_text.items()},
+    }
 
     def service_data(self) -> dict:
         data = self.cleaned_data

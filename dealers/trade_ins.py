@@ -201,6 +201,15 @@ def buyer_of(old: OldBike, given: dict | None) -> BuyerData:
         message = _("A trade-in sells the new bike to the owner of the old one: this is another person's ID number.")
         raise InvalidInput(message, code="not_the_owner", fields={"sale.buyer.id_number": [message]})
     owner = old.registration.owner
+    if not given.keys() - {"region_code"}:
+        # The owner as registered, not checked again against today's rules (a record may predate them).
+        region = old.registration.region
+        if "region_code" in given:
+            region = Region.objects.filter(code=str(given["region_code"])[:12]).first()
+            if region is None:
+                message = _("Unknown region code.")
+                raise InvalidInput(message, code="unknown_region", fields={"sale.buyer.region_code": [message]})
+        return BuyerData(name=owner.name, id_number=owner.id_number, phone=owner.phone, region=region)
     data = {
         "name": owner.name,
         "id_number": owner.id_number,

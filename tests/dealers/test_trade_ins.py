@@ -7,17 +7,18 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from core.models import AuditEntry, OrganizationKind
+from core.models import AuditEntry, OrganizationKind, Region
 from dealers.models import Sale, SubsidyPolicy, TradeIn
 from recycling.models import RecyclingRecord
 from tests.chain import BUYER, valid_id_number
 from tests.conftest import _member, api_client
-from tests.dealers.trade_in_world import STREET, URL
+from tests.dealers.trade_in_world import OLD_SOLD_AT, STREET, URL
 from vehicles.ledger import chain_verify
-from vehicles.models import Registration
-from vehicles.registration import registration_cancel
+from vehicles.models import Registration, Vehicle
+from vehicles.registration import BuyerData, registration_cancel, registration_create
 
 # --- the trade-in -------------------------------------------------------------------------------------------------
 
@@ -304,3 +305,27 @@ def test_a_cancelled_bikes_old_plate_still_proves_nothing(counter):
     body = {"kind": "vehicle", "ref": old.frame_no, "disposal": "dismantle", "plate_no": plate}
     response = api_client(recycler).post("/api/v1/recycling/", body, format="json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_item"
+
+
+def test_an_owner_recorded_before_todays_checks_is_taken_as_registered(counter):
+    """An old registration may hold data today's checks would refuse (a birth place code that did not exist yet):
+    the owner is taken as registered, not typed again, so the trade-in goes through."""
+    legacy = BuyerData(
+        name="王五", id_number="330206196501011234", phone="13900000000", region=Region.objects.get(code=STREET)
+    )
+    vehicle, battery = counter.chain.in_stock(counter.dealer, model=counter.chain.old_model)
+    with transaction.atomic():
+        registration_create(
+            vehicle=Vehicle.objects.select_for_update().get(pk=vehicle.pk),
+            batteries=[battery],
+            buyer=legacy,
+            dealer=counter.dealer.organization,
+            registered_at=OLD_SOLD_AT,
+        )
+    vehicle.refresh_from_db()
+    new, new_battery = counter.chain.in_stock(counter.dealer)
+
+    response = counter.trade(counter.body(vehicle, new, new_battery))
+
+    assert response.status_code == 201, response.json()
+    assert Registration.objects.get(vehicle=new, status="active").owner.id_number == "330206196501011234"

@@ -99,36 +99,68 @@ def recall_start(
         reason=reason,
         created_by=user,
     )
-    affected = recall_match(recall, model)
-    if not affected:
+    matched = recall_match(recall, model)
+    if not matched.affected:
         message = _("No unit of this model produced in this range is on the road.")
         raise InvalidInput(message, code="nothing_to_recall", fields={"produced_from": [message]})
-    recall.affected = affected
+    recall.affected = matched.affected
     recall.save(update_fields=["affected"])
-    recall_notify(recall, model)
-    recall_forget_after_commit(recall)
+    recall_notify(recall, model, matched.per_region)
+    codes = matched.codes
+    transaction.on_commit(lambda: public_codes_forget(codes))
     return recall
 
 
-def recall_match(recall: Recall, model) -> int:
-    """One INSERT … SELECT: a RecallItem for each unit on the road, with the unit's current region."""
+@dataclass(frozen=True)
+class Matched:
+    per_region: dict[str, int]  # units per region code
+    codes: list[str]  # the public codes whose cached record changes: the units', and the bikes batteries are in
+
+    @property
+    def affected(self) -> int:
+        return sum(self.per_region.values())
+
+
+def recall_match(recall: Recall, model) -> Matched:
+    """One statement: an INSERT … SELECT writes a RecallItem for each unit on the road, with the unit's current
+    region, and the same pass counts the units per region (for the notices) and gathers their public codes (for
+    the cache), so that 100,000 units are read once."""
     unit, column, _catalog, gone = UNITS[recall.model_kind]
-    items = RecallItem._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {items} (recall_id, {column}, region_code) "  # table and column names from the models
-            f"SELECT %s, u.id, u.region_id FROM {unit._meta.db_table} u "
-            "WHERE u.model_id = %s AND u.produced_on BETWEEN %s AND %s AND NOT (u.status = ANY(%s))",
-            [recall.pk, model.pk, recall.produced_from, recall.produced_to, [str(status) for status in gone]],
+    if recall.model_kind == ModelKind.BATTERY:  # a bike's page speaks of its fitted battery's recall
+        fitted_in = f"LEFT JOIN {Vehicle._meta.db_table} fv ON fv.id = u.vehicle_id"
+        fitted_code = "fv.code"
+    else:
+        fitted_in, fitted_code = "", "NULL::varchar"
+    # Table and column names come from the models; the values are parameters.
+    sql = f"""
+        WITH units AS MATERIALIZED (
+            SELECT u.id, u.region_id, u.code, {fitted_code} AS fitted_in
+            FROM {unit._meta.db_table} u {fitted_in}
+            WHERE u.model_id = %s AND u.produced_on BETWEEN %s AND %s AND NOT (u.status = ANY(%s))
+        ), matched AS (
+            INSERT INTO {RecallItem._meta.db_table} (recall_id, {column}, region_code)
+            SELECT %s, id, region_id FROM units
+            RETURNING region_code
+        ), per_region AS (
+            SELECT region_code, count(*) AS n FROM matched GROUP BY region_code
         )
-        return cursor.rowcount
+        SELECT per_region.region_code, per_region.n, codes.codes
+        FROM per_region LEFT JOIN (
+            SELECT region_id, array_agg(code) || array_remove(array_agg(fitted_in), NULL) AS codes
+            FROM units GROUP BY region_id
+        ) codes ON codes.region_id = per_region.region_code
+    """
+    params = [model.pk, recall.produced_from, recall.produced_to, [str(status) for status in gone]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, recall.pk])
+        rows = cursor.fetchall()
+    return Matched(per_region={code: n for code, n, _codes in rows}, codes=[c for *_r, cs in rows for c in cs or ()])
 
 
-def recall_notify(recall: Recall, model) -> list[Organization]:
+def recall_notify(recall: Recall, model, per_region: dict[str, int]) -> list[Organization]:
     """A notice to each regulator whose region is the longest prefix of a region with units, with its count."""
-    per_region = RecallItem.objects.filter(recall=recall).order_by().values_list("region_code").annotate(n=Count("pk"))
     router, counts, regulators = Router(), Counter(), {}
-    for region_code, n in per_region:
+    for region_code, n in per_region.items():
         regulator = router.regulator_for(region_code)
         if regulator is not None:
             counts[regulator.pk] += n
@@ -145,27 +177,22 @@ def recall_notify(recall: Recall, model) -> list[Organization]:
     return list(regulators.values())
 
 
-def recall_forget_after_commit(recall: Recall, item_ids: list[int] | None = None) -> None:
-    """After commit, drop the cached public records of the recall's units (or of these items'), and of the bikes
-    the batteries are fitted in, whose page speaks of their battery's recall."""
-    recall_id = recall.pk
+def public_codes_forget(codes: list[str]) -> None:
+    from vehicles.public import public_codes_forget as forget
 
-    def forget() -> None:
-        from vehicles.public import public_records_forget
+    for start in range(0, len(codes), FORGET_CHUNK):
+        forget(codes[start : start + FORGET_CHUNK])
 
-        items = RecallItem.objects.filter(recall_id=recall_id)
-        if item_ids is not None:
-            items = items.filter(pk__in=item_ids)
-        rows = list(items.order_by().values_list("vehicle_id", "battery_id", "battery__vehicle_id"))
-        vehicle_ids = [v for row in rows for v in (row[0], row[2]) if v is not None]
-        battery_ids = [row[1] for row in rows if row[1] is not None]
-        for start in range(0, max(len(vehicle_ids), len(battery_ids)), FORGET_CHUNK):
-            public_records_forget(
-                vehicle_ids=vehicle_ids[start : start + FORGET_CHUNK],
-                battery_ids=battery_ids[start : start + FORGET_CHUNK],
-            )
 
-    transaction.on_commit(forget)
+def recall_item_forget_after_commit(item: RecallItem) -> None:
+    """After commit, drop the cached public record of a remedied unit (and of the bike a battery is in)."""
+    from vehicles.public import public_records_forget
+
+    vehicle_ids = [item.vehicle_id] if item.vehicle_id else []
+    battery_ids = [item.battery_id] if item.battery_id else []
+    if item.battery_id:
+        vehicle_ids += [v for v in Battery.objects.filter(pk=item.battery_id).values_list("vehicle_id", flat=True) if v]
+    transaction.on_commit(lambda: public_records_forget(vehicle_ids=vehicle_ids, battery_ids=battery_ids))
 
 
 # ── Remedies ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -242,7 +269,7 @@ def recall_remedy(*, user: User, recall: Recall, ref: str) -> RecallItem:
     )
     recall.refresh_from_db(fields=["remedied", "status"])
     item.remedied_at, item.remedied_by = now, org
-    recall_forget_after_commit(recall, [item.pk])
+    recall_item_forget_after_commit(item)
     return item
 
 

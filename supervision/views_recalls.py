@@ -31,8 +31,12 @@ KIND_CHOICES = [(kind.value, kind.label) for kind in recalls.RECALL_KINDS]
 class RecallForm(forms.Form):
     model_kind = forms.ChoiceField(label=gettext_lazy("Kind of product"), choices=KIND_CHOICES)
     model = forms.CharField(label=gettext_lazy("Model code"), max_length=64)
-    produced_from = forms.DateField(label=gettext_lazy("Produced from"), widget=forms.DateInput(attrs={"type": "date"}))
-    produced_to = forms.DateField(label=gettext_lazy("Produced to"), widget=forms.DateInput(attrs={"type": "date"}))
+    produced_from = forms.DateField(
+        label=gettext_lazy("Produced from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    produced_to = forms.DateField(
+        label=gettext_lazy("Produced to"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
         max_length=2000,
@@ -165,7 +169,6 @@ def _remedy_context(request, ref: str, error: str = "") -> dict:
         "open_recalls": [{"recall": r, "token": form_token_new()} for r in open_recalls],
         "remedied": int(remedied) if remedied.isdigit() else None,
         "error": error,
-        "token": form_token_of(request),
     }
 
 

@@ -48,7 +48,9 @@ class SamplingForm(forms.Form):
         help_text=gettext_lazy("The certified model's code, as on its CCC certificate."),
     )
     batch_no = forms.CharField(label=gettext_lazy("Batch number"), max_length=64)
-    sampled_at = forms.DateField(label=gettext_lazy("Sampled on"), widget=forms.DateInput(attrs={"type": "date"}))
+    sampled_at = forms.DateField(
+        label=gettext_lazy("Sampled on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     lab_report_no = forms.CharField(label=gettext_lazy("Lab report number"), max_length=64)
     result = forms.ChoiceField(
         label=gettext_lazy("Result"), choices=SamplingBatch.Result.choices, widget=forms.RadioSelect

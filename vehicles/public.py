@@ -330,6 +330,11 @@ def public_records_forget(*, vehicle_ids=(), battery_ids=()) -> None:
     codes = [*Vehicle.objects.filter(pk__in=vehicle_ids).values_list("code", flat=True)] if vehicle_ids else []
     if battery_ids:
         codes += Battery.objects.filter(pk__in=battery_ids).values_list("code", flat=True)
+    public_codes_forget(codes)
+
+
+def public_codes_forget(codes) -> None:
+    """Drop the cached projections of these public codes (a caller that already has the codes: a recall)."""
     if not codes:
         return
     try:

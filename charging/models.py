@@ -76,6 +76,8 @@ class SwapEvent(models.Model):
             models.Index(fields=["station", "occurred_at"], name="swap_station_at"),
             models.Index(fields=["battery_in", "occurred_at"], name="swap_battery_in_at"),
             models.Index(fields=["battery_out", "occurred_at"], name="swap_battery_out_at"),
+            # The operator's recent swaps (its page), and its side of every scoped list of swaps.
+            models.Index(fields=["operator", "occurred_at"], name="swap_operator_at"),
             models.Index(
                 fields=["region_code", "occurred_at"],
                 condition=~models.Q(alarm="none"),

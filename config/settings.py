@@ -263,6 +263,8 @@ CELERY_BEAT_SCHEDULE = {
     "alerts-drain": {"task": "alerts.tasks.drain", "schedule": 5.0},
     "alerts-sweep": {"task": "alerts.tasks.sweep", "schedule": 3600.0},
     "alerts-escalate": {"task": "alerts.tasks.escalate", "schedule": 300.0},
+    # Repeated thermal alarms of a battery escalate its alert; queued after each batch, this catches the rest.
+    "charging-alarms-escalate": {"task": "charging.tasks.alarms_escalate", "schedule": 60.0},
     "alerts-webhooks": {"task": "alerts.tasks.send_webhooks", "schedule": 30.0},
     # Yesterday's figures re-derived from the raw rows after midnight: any drift of the upkeep is repaired.
     "reports-rollups-repair": {"task": "reports.tasks.rollups_repair", "schedule": crontab(hour=1, minute=10)},

@@ -234,6 +234,7 @@ SPECTACULAR_SETTINGS = {
         "EnforcementActionKindEnum": "supervision.models.EnforcementAction.Kind",
         "ModelKindEnum": "supervision.models.ModelKind",
         "RecallStatusEnum": "supervision.models.Recall.Status",
+        "DutyKindEnum": "supervision.models.DutyKind",
     },
 }
 

@@ -36,7 +36,8 @@ from core.models import Organization
 from vehicles.models import Battery
 
 if TYPE_CHECKING:
-    from charging.swaps import Head, Swap
+    from charging.chains import Head
+    from charging.swaps import Swap
 
 log = logging.getLogger(__name__)
 

@@ -3,12 +3,8 @@ index, the accepted ones written through a fast path and put on their batteries'
 
 The fast path, in the request's transaction:
 - one query for the operator's stations named, one for the swaps already recorded (a batch sent again);
-- the batteries and the bikes they are fitted in (the heads of their chains, docs/decisions/005) locked bikes
-  first, then batteries, each in id order: the order of repairs and sales, so two writers never deadlock;
-- the swap rows, their `swapped` events and the events' outbox messages written with COPY, ids drawn from the
-  sequences up front; each event hashed with vehicles.ledger.event_hash onto its chain, exactly as events_append
-  would chain it (a battery fitted in a bike on the bike's chain, any other on its own);
-- one UPDATE per head table moving each chain's head (ledger_seq, ledger_head);
+- the batteries and the bikes they are fitted in (the heads of their chains) locked, the swap rows, their
+  `swapped` events and outbox messages written with COPY, one UPDATE per head table (charging/chains.py);
 - the alert requests of what the cabinets saw (charging/alarms.py).
 
 A swap changes no projection: it does not name the bike a battery goes into, so fitment, holder and status stay
@@ -18,22 +14,21 @@ as the ledger has them; the events say where each battery was seen, with the cab
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import connection, transaction
-from django.db.models import Model, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from charging import alarms
+from charging import alarms, chains
 from charging.models import SwapEvent, SwapStation
-from core.errors import Conflict, InvalidInput, PermissionRefused
+from core.errors import InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
 from vehicles.codes import BATTERY_SERIAL
-from vehicles.ledger import OUTBOX_TOPIC, canonical, event_hash, outbox_kick
-from vehicles.models import Battery, EventType, LifecycleEvent, OutboxMessage, Vehicle
+from vehicles.ledger import outbox_kick
 
 MAX_ITEMS = 5_000
 # A cabinet's clock may run a little ahead of ours; further ahead is a wrong time, not a swap to come.
@@ -43,8 +38,6 @@ TEMPERATURE_RANGE = (Decimal("-60"), Decimal("999.9"))  # °C; a pack in thermal
 VOLTAGE_RANGE = (Decimal("0"), Decimal("1000"))  # V
 _TENTH, _HUNDREDTH = Decimal("0.1"), Decimal("0.01")
 _ALARMS = frozenset(SwapEvent.Alarm.values)
-_SWAPPED = EventType.SWAPPED.value
-_LOCK_ATTEMPTS = 3
 
 
 class Rejection:
@@ -96,19 +89,6 @@ class Swap:
         """The battery the cabinet's readings and alarm are about: the one put in (the cabinet charges and watches
         it), or the one taken out when none was put in."""
         return self.battery_in or self.battery_out
-
-
-@dataclass(frozen=True)
-class Head:
-    """A battery or bike row as locked for the write: what its chain and the checks need."""
-
-    id: int
-    key: str  # serial or frame number
-    model_id: int
-    ledger_seq: int
-    ledger_head: str
-    status: str = ""
-    vehicle_id: int | None = None
 
 
 @dataclass
@@ -301,239 +281,20 @@ def _drop_recorded(swaps: list[Swap], rejected: dict[int, str]) -> list[Swap]:
 def _write(operator: Organization, swaps: list[Swap], *, received_at: dt.datetime) -> None:
     serials = {serial for swap in swaps for serial in (swap.battery_in, swap.battery_out) if serial}
     with connection.cursor() as cursor:
-        batteries, vehicles = _lock_heads(cursor, serials)
-        for swap, swap_id in zip(swaps, _allocate_ids(cursor, SwapEvent, len(swaps)), strict=True):
-            swap.id = swap_id
+        batteries, vehicles = chains.heads_lock(cursor, serials)
         sightings = alarms.sightings_of(swaps, batteries, vehicles)
-        events = _chained_events(operator, swaps, batteries, vehicles, sightings, received_at)
-        event_ids = _allocate_ids(cursor, LifecycleEvent, len(events))
-        _copy(cursor, SwapEvent, _SWAP_COLUMNS, _swap_rows(operator, swaps, batteries, received_at))
-        _copy(cursor, LifecycleEvent, _EVENT_COLUMNS, _event_rows(events, event_ids, received_at))
-        _copy(cursor, OutboxMessage, _OUTBOX_COLUMNS, _outbox_rows(events, event_ids, received_at))
-        _move_heads(cursor, Vehicle, events.vehicle_heads)
-        _move_heads(cursor, Battery, events.battery_heads)
+        chains.swaps_write(
+            cursor,
+            operator=operator,
+            swaps=swaps,
+            batteries=batteries,
+            vehicles=vehicles,
+            sightings=sightings,
+            received_at=received_at,
+        )
     alarms.requests_record(operator, swaps, batteries, vehicles, sightings)
     # The swapped events reach the rule engine like any other, and the alert requests with them.
     transaction.on_commit(outbox_kick)
     repeated = alarms.repeated_alarm_serials(swaps, batteries)
     if repeated:
         transaction.on_commit(lambda: alarms.escalation_queue(sorted(repeated)))
-
-
-def _lock_heads(cursor, serials: set[str]) -> tuple[dict[str, Head], dict[int, Head]]:
-    """Lock the batteries named and the bikes they are fitted in: bikes first, then batteries, in id order. A
-    battery fitted into another bike between the first read and its lock has that bike locked too."""
-    if not serials:
-        return {}, {}
-    cursor.execute(f"SELECT id, vehicle_id FROM {Battery._meta.db_table} WHERE serial = ANY(%s)", [list(serials)])
-    found = cursor.fetchall()
-    battery_ids = sorted(pk for pk, _vehicle in found)
-    wanted = {vehicle for _pk, vehicle in found if vehicle}
-    vehicles: dict[int, Head] = {}
-    for _attempt in range(_LOCK_ATTEMPTS):
-        if wanted:
-            cursor.execute(
-                f"SELECT id, frame_no, model_id, ledger_seq, ledger_head FROM {Vehicle._meta.db_table} "
-                "WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                [sorted(wanted)],
-            )
-            vehicles.update((row[0], Head(*row)) for row in cursor.fetchall())
-        cursor.execute(
-            f"SELECT id, serial, model_id, ledger_seq, ledger_head, status, vehicle_id FROM {Battery._meta.db_table} "
-            "WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            [battery_ids],
-        )
-        batteries = {row[1]: Head(*row) for row in cursor.fetchall()}
-        wanted = {b.vehicle_id for b in batteries.values() if b.vehicle_id and b.vehicle_id not in vehicles}
-        if not wanted:
-            return batteries, vehicles
-    raise Conflict(_("Batteries of this batch were being fitted meanwhile; send the batch again."), code="busy")
-
-
-def _allocate_ids(cursor, model: type[Model], count: int) -> list[int]:
-    if not count:
-        return []
-    cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [model._meta.db_table, count]
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def _copy(cursor, model: type[Model], columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-@dataclass
-class ChainedEvents:
-    """The swapped events of a batch, hashed onto their chains, and each chain's new head."""
-
-    rows: list[tuple] = field(default_factory=list)  # (occurred_at, vehicle_id, battery_id, seq, region, payload…)
-    vehicle_heads: dict[int, tuple[int, str]] = field(default_factory=dict)  # id → (ledger_seq, ledger_head)
-    battery_heads: dict[int, tuple[int, str]] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-
-def _chained_events(
-    operator: Organization,
-    swaps: list[Swap],
-    batteries: dict[str, Head],
-    vehicles: dict[int, Head],
-    sightings: alarms.Sightings,
-    recorded_at: dt.datetime,
-) -> ChainedEvents:
-    """One `swapped` event per known battery of each swap, in the order the swaps happened, each chained after the
-    head of its chain: the bike's while the battery is fitted in one, else the battery's own."""
-    chained = ChainedEvents()
-    for swap in sorted(swaps, key=lambda s: (s.occurred_at, s.index)):
-        readings = {
-            "swap": swap.id,
-            "station": swap.station.id,
-            "temperature_c": _text(swap.temperature_c),
-            "voltage_v": _text(swap.voltage_v),
-            "alarm": swap.alarm,
-        }
-        for direction, serial in (("in", swap.battery_in), ("out", swap.battery_out)):
-            battery = batteries.get(serial) if serial else None
-            if battery is None:
-                continue  # not on the platform: no chain to put it on (an alert request says so)
-            payload = {**readings, "direction": direction}
-            if flags := sightings.flags.get(serial):
-                payload["flags"] = flags
-            vehicle = vehicles.get(battery.vehicle_id) if battery.vehicle_id else None
-            heads, head = (chained.vehicle_heads, vehicle) if vehicle is not None else (chained.battery_heads, battery)
-            seq, prev_hash = heads.get(head.id, (head.ledger_seq, head.ledger_head))
-            seq += 1
-            digest = event_hash(
-                prev_hash=prev_hash,
-                seq=seq,
-                type=_SWAPPED,
-                occurred_at=swap.occurred_at,
-                frame_no=vehicle.key if vehicle is not None else None,
-                serial=battery.key,
-                organization_id=operator.pk,
-                region_code=swap.station.region_code,
-                payload=payload,
-            )
-            heads[head.id] = (seq, digest)
-            chained.rows.append(
-                (
-                    swap.occurred_at,
-                    vehicle.id if vehicle is not None else None,
-                    battery.id,
-                    seq,
-                    operator.pk,
-                    swap.station.region_code,
-                    canonical(payload),
-                    prev_hash,
-                    digest,
-                )
-            )
-    return chained
-
-
-_SWAP_COLUMNS = (
-    "id",
-    "station_id",
-    "operator_id",
-    "region_code",
-    "battery_in_serial",
-    "battery_out_serial",
-    "battery_in_id",
-    "battery_out_id",
-    "occurred_at",
-    "temperature_c",
-    "voltage_v",
-    "alarm",
-    "received_at",
-)
-_EVENT_COLUMNS = (
-    "id",
-    "recorded_at",
-    "occurred_at",
-    "vehicle_id",
-    "battery_id",
-    "seq",
-    "type",
-    "organization_id",
-    "region_code",
-    "payload",
-    "prev_hash",
-    "hash",
-)
-_OUTBOX_COLUMNS = ("event_id", "event_recorded_at", "topic", "payload", "created_at")
-
-
-def _swap_rows(
-    operator: Organization, swaps: list[Swap], batteries: dict[str, Head], received_at: dt.datetime
-) -> Iterator[tuple]:
-    for swap in swaps:
-        battery_in, battery_out = batteries.get(swap.battery_in), batteries.get(swap.battery_out)
-        yield (
-            swap.id,
-            swap.station.id,
-            operator.pk,
-            swap.station.region_code,
-            swap.battery_in,
-            swap.battery_out,
-            battery_in.id if battery_in else None,
-            battery_out.id if battery_out else None,
-            swap.occurred_at,
-            swap.temperature_c,
-            swap.voltage_v,
-            swap.alarm,
-            received_at,
-        )
-
-
-def _event_rows(events: ChainedEvents, event_ids: list[int], recorded_at: dt.datetime) -> Iterator[tuple]:
-    for event_id, (occurred_at, vehicle_id, battery_id, seq, organization_id, region, payload, prev, digest) in zip(
-        event_ids, events.rows, strict=True
-    ):
-        yield (
-            event_id,
-            recorded_at,
-            occurred_at,
-            vehicle_id,
-            battery_id,
-            seq,
-            _SWAPPED,
-            organization_id,
-            region,
-            payload,
-            prev,
-            digest,
-        )
-
-
-def _outbox_rows(events: ChainedEvents, event_ids: list[int], recorded_at: dt.datetime) -> Iterator[tuple]:
-    """One message per event, with the payload events_append writes."""
-    for event_id, row in zip(event_ids, events.rows, strict=True):
-        vehicle_id, battery_id, region = row[1], row[2], row[5]
-        vehicle = "null" if vehicle_id is None else vehicle_id
-        yield (
-            event_id,
-            recorded_at,
-            OUTBOX_TOPIC,
-            f'{{"event_id": {event_id}, "type": "{_SWAPPED}", "vehicle_id": {vehicle}, '
-            f'"battery_id": {battery_id}, "region_code": "{region}"}}',
-            recorded_at,
-        )
-
-
-def _move_heads(cursor, model: type[Model], heads: dict[int, tuple[int, str]]) -> None:
-    if not heads:
-        return
-    ids = list(heads)
-    cursor.execute(
-        f"UPDATE {model._meta.db_table} AS head SET ledger_seq = moved.seq, ledger_head = moved.hash "
-        "FROM unnest(%s::bigint[], %s::integer[], %s::varchar[]) AS moved(id, seq, hash) WHERE head.id = moved.id",
-        [ids, [heads[pk][0] for pk in ids], [heads[pk][1] for pk in ids]],
-    )

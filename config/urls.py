@@ -46,6 +46,7 @@ urlpatterns = [
     path("recycler/", include("recycling.urls")),
     path("alerts/", include("alerts.urls")),
     path("maker/", include("catalog.urls")),
+    path("charging/", include("charging.urls")),
     path("reports/", include("reports.urls")),
     path("work/", include("supervision.urls")),
     path("dashboard/", reports_views.dashboard, name="dashboard"),

@@ -114,6 +114,12 @@ TASKS: dict[str, list[Task]] = {
             _("Receive goods"),
             _("Scan each bike and battery as it arrives: green or red, with the reason."),
             "dealer-receive",
+        Task(
+            _("Swap cabinets"),
+            _("The swap cabinets of your region on its map, each with its thermal alarms of the last 30 days."),
+            "charging-cabinets",
+            frozenset({OrganizationKind.FIRE}),
+        ),
         ),
         Task(
             _("Ship goods"),
@@ -198,6 +204,12 @@ TASKS: dict[str, list[Task]] = {
             _("Recall a model's units produced in a range, and follow the remedies."),
             "recall-list",
             MAKER_KINDS,
+        Task(
+            _("Cabinets and swaps"),
+            _("Your swap cabinets, the swaps they reported and their alarms."),
+            "charging-operator",
+            frozenset({OrganizationKind.CHARGING_OPERATOR}),
+        ),
         ),
         Task(
             _("Credit record"), _("What the regulator reports about you to the public credit platform."), "credit-mine"

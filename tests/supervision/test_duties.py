@@ -424,7 +424,9 @@ def test_the_administrator_edits_a_checklist_one_item_per_line_and_only_reads_re
     assert client.post(url, {"organization_kind": "dealer", "kind": "daily", "items": "a\na"}).status_code == 200
 
     record = DutyRecord.objects.get()
-    assert client.get(f"/admin/supervision/dutyrecord/{record.pk}/change/").status_code == 200
+    page = client.get(f"/admin/supervision/dutyrecord/{record.pk}/change/")
+    assert page.status_code == 200 and "填报时间" in page.content.decode() and "投诉时间" not in page.content.decode()
+    assert "李质安" in client.get("/admin/supervision/dutyrecord/").content.decode()
     assert client.post(f"/admin/supervision/dutyrecord/{record.pk}/change/", {"signed_by": "x"}).status_code == 403
     assert client.get("/admin/supervision/dutyrecord/add/").status_code == 403
     record.refresh_from_db()

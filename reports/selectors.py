@@ -210,7 +210,8 @@ def children_of(scope: Scope, first: dt.date, last: dt.date) -> list[dict]:
 
 
 def summary(scope: Scope, month: dt.date) -> dict:
-    """API.md `GET /reports/summary/`: the jurisdiction's figures of a month (up to now for the current one)."""
+    """API.md `GET /reports/summary/`: the jurisdiction's figures of a month (up to now for the current one); the
+    enforcement figures are counted from the supervision records themselves (supervision.enforcement)."""
     first, last = month, min(month_last_day(month), timezone.localdate())
     chain = chain_figures(scope.prefix, first, last)
     alerts = alert_figures(scope.prefix, first, last, scope.rules)

@@ -89,14 +89,7 @@ def enforcement_figures(prefix: str, first: dt.date, last: dt.date, rules: tuple
         region_code__startswith=prefix, period_start__gte=first, period_start__lte=last
     ).count()
     reads = set(rules) if rules is not None else {RuleCode.INSPECTION_HAZARD, RuleCode.DUTY_OVERDUE}
-    verified_here = AlertTransition.objects.filter(alert=OuterRef("pk"), action="verify", at__gte=start, at__lt=end)
-    hazards_rectified = (
-        Alert.objects.filter(region_code__startswith=prefix, rule=RuleCode.INSPECTION_HAZARD, status__in=RECTIFIED)
-        .filter(Exists(verified_here))
-        .count()
-        if RuleCode.INSPECTION_HAZARD in reads
-        else 0
-    )
+    hazards_rectified = _hazards_rectified(prefix, start, end) if RuleCode.INSPECTION_HAZARD in reads else 0
     duty_overdue = (
         Alert.objects.filter(
             region_code__startswith=prefix, rule=RuleCode.DUTY_OVERDUE, created_at__gte=start, created_at__lt=end
@@ -120,6 +113,31 @@ def enforcement_figures(prefix: str, first: dt.date, last: dt.date, rules: tuple
         "duty_records": duty_records,
         "duty_overdue": duty_overdue,
     }
+
+
+def _hazards_rectified(prefix: str, start: dt.datetime, end: dt.datetime) -> int:
+    """INSPECTION_HAZARD alerts of the subtree verified in [start, end) and standing verified or closed. Only an
+    inspection with hazards raises one, about the enterprise inspected: looked up through those enterprises' own
+    alerts (an index per enterprise), not through every alert of the region."""
+    inspected = list(
+        InspectionTask.objects.filter(region_code__startswith=prefix, hazards_found__gt=0)
+        .order_by()
+        .values_list("organization_id", flat=True)
+        .distinct()
+    )
+    if not inspected:
+        return 0
+    verified_then = AlertTransition.objects.filter(alert=OuterRef("pk"), action="verify", at__gte=start, at__lt=end)
+    return (
+        Alert.objects.filter(
+            organization_id__in=inspected,
+            region_code__startswith=prefix,
+            rule=RuleCode.INSPECTION_HAZARD,
+            status__in=RECTIFIED,
+        )
+        .filter(Exists(verified_then))
+        .count()
+    )
 
 
 def _day(value: str | None, field: str, default: dt.date) -> dt.date:

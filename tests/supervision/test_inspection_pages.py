@@ -270,3 +270,29 @@ def test_the_work_ledger_filters_and_exports_the_tasks_results_and_actions(deale
     other = login(town.world.other_district_regulator).get("/work/ledger/").content.decode()
     assert 'data-count="0"' in other
     assert login(town.world.dealer).get("/work/ledger/").status_code == 404
+
+
+def test_the_admin_shows_plans_tasks_and_actions_and_draws_a_plan_now(dealer_task, town):
+    client = Client()
+    client.force_login(town.world.superuser)
+    plan = dealer_task.plan
+    url = f"/work/inspections/{dealer_task.pk}/"
+    regulator = login(town.regulator)
+    regulator.post(url, result_form(token_of(regulator.get(url).content.decode())))
+    for path in (
+        "/admin/supervision/inspectionplan/",
+        f"/admin/supervision/inspectionplan/{plan.pk}/change/",
+        "/admin/supervision/inspectiontask/",
+        f"/admin/supervision/inspectiontask/{dealer_task.pk}/change/",
+        "/admin/supervision/enforcementaction/",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert "检查计划" in client.get("/admin/supervision/inspectionplan/").content.decode()
+    assert client.get("/admin/supervision/inspectionplan/add/").status_code == 403  # made on the page, drawn
+    assert client.get("/admin/supervision/inspectiontask/add/").status_code == 403
+    assert client.post(f"/admin/supervision/inspectiontask/{dealer_task.pk}/delete/").status_code == 403
+    response = client.post(
+        "/admin/supervision/inspectionplan/", {"action": "draw_now", "_selected_action": [plan.pk]}, follow=True
+    )
+    assert response.status_code == 200 and plan.tasks.count() == len(town.dealers)  # this week was drawn already

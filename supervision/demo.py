@@ -9,6 +9,9 @@
   (every task done, hazards and actions taken, one hazard rectified and verified) and this month (one done, the
   rest to do); 德州市's one-off check of repair shops made twelve days ago, three done and two overdue.
 
+- Sampling and recall (监督抽查、召回): four batches sampled in the last weeks, one of 德骑 S2 failed at the 德城区
+  dealer; 德骑 recalled every S2 a fortnight ago, and the 德城区 dealer and repair shop have remedied some since.
+
 Deterministic and idempotent: which records are late or missing follows from the enterprise and the period, and
 a record already there is kept; a second run adds nothing.
 """
@@ -40,7 +43,12 @@ NEGLECTFUL = {"dealer_yc2", "dealer_ll2"}  # the demo's enterprises that hardly 
 
 def seed(orgs: dict[str, Organization], *, today: dt.date | None = None) -> dict[str, int]:
     """Everything of the supervision demo, for the demo organizations keyed as core.demo names them."""
-    return {**seed_duties(orgs, today=today), **seed_inspections(orgs, today=today)}
+    return {
+        **seed_duties(orgs, today=today),
+        **seed_inspections(orgs, today=today),
+        **seed_sampling(orgs, today=today),
+        **seed_recall(orgs, today=today),
+    }
 
 
 def _roll(*parts) -> int:
@@ -258,3 +266,93 @@ def seed_inspections(orgs: dict[str, Organization], *, today: dt.date | None = N
         "inspections_done": done,
         "hazards_rectified": rectified,
     }
+
+
+# ── Supervisory sampling (监督抽查) and a recall (召回) ─────────────────────────────────────────────────────────
+
+# (regulator's login, enterprise key, kind, model, batch number, days ago, failed items, lab report number)
+DEMO_BATCHES = [
+    ("dc_regulator", "maker_dz", "vehicle", "DQ-S1", "DC-CC-2026-031", 40, [], "SDQI-2026-0412"),
+    ("dz_regulator", "battery_maker", "battery", "LD-4820L", "DZ-CC-2026-017", 33, [], "SDQI-2026-0388"),
+    (
+        "dc_regulator",
+        "dealer_dc",
+        "vehicle",
+        "DQ-S2",
+        "DC-CC-2026-044",
+        21,
+        ["最高车速（实测 31 km/h，限值 25 km/h）", "防篡改设计（控制器限速参数可被改写）"],
+        "SDQI-2026-0527",
+    ),
+    ("bl_regulator", "dealer_bl", "vehicle", "AX-M3", "BL-CC-2026-009", 15, [], "ZJQI-2026-1130"),
+]
+DEMO_RECALL_REASON = (
+    "控制器限速程序缺陷：部分车辆最高车速可超过 25 km/h（监督抽查批次 DC-CC-2026-044 不合格）。"
+    "请到销售商或维修点刷写控制器程序并复测车速，费用由生产企业承担。"
+)
+DEMO_REMEDIES = 40  # of the recall's units, remedied by the dealer and the repair shop of 德城区 so far
+
+
+def seed_sampling(orgs: dict[str, Organization], *, today: dt.date | None = None) -> dict[str, int]:
+    """The demo's sampled batches: three passed, one of 德骑 S2 failed at the dealer (its alert raised, the vehicle
+    category raised to high)."""
+    from alerts.engine import drain_alert_requests
+    from supervision.models import SamplingBatch
+    from supervision.sampling import sampling_record
+
+    today = today or timezone.localdate()
+    users = {u.username: u for u in User.objects.filter(username__in={b[0] for b in DEMO_BATCHES})}
+    recorded = set(SamplingBatch.objects.values_list("batch_no", flat=True))
+    made = 0
+    for login, key, kind, model, batch_no, days_ago, failed, report in DEMO_BATCHES:
+        user, org = users.get(login), orgs.get(key)
+        if user is None or org is None or batch_no in recorded:
+            continue
+        sampling_record(
+            user=user,
+            organization_id=org.pk,
+            model_kind=kind,
+            model_code=model,
+            batch_no=batch_no,
+            sampled_at=today - dt.timedelta(days=days_ago),
+            result=SamplingBatch.Result.FAIL if failed else SamplingBatch.Result.PASS,
+            failed_items=failed,
+            lab_report_no=report,
+        )
+        made += 1
+    while drain_alert_requests():
+        pass
+    return {"sampling_batches": made} if made else {}
+
+
+def seed_recall(orgs: dict[str, Organization], *, today: dt.date | None = None) -> dict[str, int]:
+    """德骑's recall of every S2 after the failed batch, started a fortnight ago, with some units remedied by the
+    德城区 dealer and repair shop since."""
+    from supervision.models import Recall, RecallItem
+    from supervision.recalls import recall_remedy, recall_start
+    from vehicles.models import Vehicle
+
+    today = today or timezone.localdate()
+    maker, dealer, shop = (User.objects.filter(username=name).first() for name in ("maker", "dealer", "repair"))
+    if maker is None or dealer is None or shop is None or Recall.objects.filter(model_code="DQ-S2").exists():
+        return {}
+    if not Vehicle.objects.filter(model__code="DQ-S2").exists():
+        return {}
+    started = _moment(today - dt.timedelta(days=14), 9)
+    recall = recall_start(
+        user=maker,
+        model_kind="vehicle",
+        model_code="DQ-S2",
+        produced_from=today - dt.timedelta(days=3 * 365),
+        produced_to=today,
+        reason=DEMO_RECALL_REASON,
+    )
+    Recall.objects.filter(pk=recall.pk).update(created_at=started)
+    items = RecallItem.objects.filter(recall=recall, region_code__startswith="371402").select_related("vehicle")
+    remedied = 0
+    for index, item in enumerate(items.order_by("pk")[:DEMO_REMEDIES]):
+        done = recall_remedy(user=dealer if index % 3 else shop, recall=recall, ref=item.vehicle.frame_no)
+        at = started + dt.timedelta(days=1 + index * 12 // DEMO_REMEDIES, hours=index % 8)
+        RecallItem.objects.filter(pk=done.pk).update(remedied_at=min(at, timezone.now()))
+        remedied += 1
+    return {"recall_affected": recall.affected, "recall_remedied": remedied}

@@ -321,3 +321,36 @@ def test_outsiders_get_no_recall_pages(chain, api, units):
     assert _logged_in(world.police).get("/work/recalls/remedy/").status_code == 404
     assert _logged_in(world.city_regulator).get("/work/recalls/remedy/").status_code == 404
     assert Client().get("/work/recalls/").status_code == 302
+
+
+# ── Demo ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+
+def test_the_demo_has_a_failed_batch_and_a_recall_in_progress(db):
+    from alerts.models import Alert, RuleCode
+    from core import demo as core_demo
+    from core.models import User
+    from reports.models import ProductCategory
+    from supervision.demo import seed_recall, seed_sampling
+    from supervision.models import SamplingBatch
+    from vehicles.demo import seed_catalog
+    from vehicles.production import vehicles_produce
+
+    orgs = core_demo.seed()
+    seed_catalog(orgs)
+    maker = User.objects.get(username="maker")
+    items = [{"frame_no": f"1402225{n:08d}", "motor_no": f"M{n:08d}", "produced_on": "2026-03-01"} for n in range(60)]
+    vehicles_produce(actor=maker, model_code="DQ-S2", items=items)
+
+    assert seed_sampling(orgs) == {"sampling_batches": 4}
+    assert set(SamplingBatch.objects.values_list("result", flat=True)) == {"pass", "fail"}
+    failed = SamplingBatch.objects.get(result="fail")
+    assert Alert.objects.filter(rule=RuleCode.SAMPLING_FAILED, organization=failed.organization).exists()
+    assert ProductCategory.objects.get(code="vehicle").grade == "high"
+
+    made = seed_recall(orgs)
+    assert made == {"recall_affected": 60, "recall_remedied": 40}
+    recall = Recall.objects.get()
+    assert (recall.status, recall.affected, recall.remedied) == ("in_progress", 60, 40)
+    assert seed_sampling(orgs) == {} and seed_recall(orgs) == {}  # a second run adds nothing
+    assert SamplingBatch.objects.count() == 4 and Recall.objects.count() == 1

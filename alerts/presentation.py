@@ -75,6 +75,10 @@ EVIDENCE_LABELS = {
     "period": gettext_lazy("Period"),
     "period_start": gettext_lazy("Period starts"),
     "period_end": gettext_lazy("Period ends"),
+    "hazards_found": gettext_lazy("Hazards found"),
+    "plan": gettext_lazy("Inspection plan"),
+    "task": gettext_lazy("Inspection task"),
+    "actions": gettext_lazy("Actions taken"),
     "occurrences": gettext_lazy("Times seen"),
     "repeats": gettext_lazy("Seen again while open"),
 }
@@ -124,6 +128,7 @@ SOURCE_LABELS = {
     "complaint": gettext_lazy("Complaint"),
     "recycling": gettext_lazy("Recycling record"),
     "duty": gettext_lazy("Missing duty record"),
+    "inspection": gettext_lazy("Inspection task"),
 }
 
 
@@ -143,6 +148,11 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
         from supervision.models import DutyKind
 
         return str(DutyKind(value).label) if value in DutyKind.values else str(value)
+    if key == "actions" and alert.rule == RuleCode.INSPECTION_HAZARD and isinstance(value, list):
+        from supervision.models import EnforcementAction
+
+        labels = dict(EnforcementAction.Kind.choices)
+        return [str(labels.get(kind, kind)) for kind in value]
     if key == "repeats" and isinstance(value, list):
         return [
             " · ".join(
@@ -168,6 +178,8 @@ def _evidence_url(key: str, value, alert: Alert, *, desk: bool, complaint_shown:
     """Where an id in the evidence can be read: the complaint on this page, or the repair record."""
     if key == "complaint" and complaint_shown:
         return "#complaint"
+    if key == "task" and isinstance(value, int) and desk and alert.rule == RuleCode.INSPECTION_HAZARD:
+        return reverse("work-inspection", args=[value])  # the inspection's page (404 outside the jurisdiction)
     if key == "repair" and isinstance(value, int):
         if desk:
             return reverse("records-repair", args=[value])

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from alerts.models import AlertRequest, RuleCode
+from alerts.models import Alert, AlertRequest, RuleCode
 from alerts.services import alert_request_record
 from core.models import OrganizationKind
 from supervision.models import DutyRecord, EnforcementAction, InspectionPhoto, InspectionPlan, InspectionTask
@@ -296,3 +296,16 @@ def test_the_admin_shows_plans_tasks_and_actions_and_draws_a_plan_now(dealer_tas
         "/admin/supervision/inspectionplan/", {"action": "draw_now", "_selected_action": [plan.pk]}, follow=True
     )
     assert response.status_code == 200 and plan.tasks.count() == len(town.dealers)  # this week was drawn already
+
+
+def test_the_hazards_alert_reads_in_words_and_leads_to_the_inspection(dealer_task, town):
+    client = login(town.regulator)
+    url = f"/work/inspections/{dealer_task.pk}/"
+    client.post(url, result_form(token_of(client.get(url).content.decode())))
+    drain()
+    alert = Alert.objects.get(rule=RuleCode.INSPECTION_HAZARD)
+    html = client.get(f"/alerts/{alert.pk}/").content.decode()
+    assert "是否销售无 CCC 产品：2 台无 CCC 电动自行车" in html  # the item not in order, with what was seen
+    assert "发现隐患（处）" in html and "检查任务" in html and "约谈" in html and "罚款" in html
+    assert f'href="{url}"' in html and "inspection:" not in html
+    assert "hazards found" not in html and "order_correction" not in html

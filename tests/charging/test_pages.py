@@ -33,7 +33,7 @@ def alarmed(cabinets):
 
 
 def test_the_fire_department_sees_its_regions_cabinets_on_the_map_with_their_alarms(alarmed):
-    cabinets, hot = alarmed
+    cabinets, _hot = alarmed
     response = _page(cabinets.fire, "/charging/cabinets/")
     html = response.content.decode()
 
@@ -41,7 +41,7 @@ def test_the_fire_department_sees_its_regions_cabinets_on_the_map_with_their_ala
     assert 'data-testid="region-map"' in html and "/reports/maps/371400.json" in html
     assert f'data-code="{cabinets.station.code}" data-alarms="1"' in html
     assert cabinets.other_station.code not in html  # another city's cabinet
-    assert "换电柜" in html  # in Chinese
+    assert "德州市换电柜" in html and "近 30 天报警" in html  # in Chinese
 
 
 def test_the_cabinet_list_filters_and_exports(alarmed):
@@ -65,7 +65,7 @@ def test_a_cabinet_shows_its_alarms_of_the_last_30_days_with_their_alerts(alarme
 
 
 def test_the_operator_sees_its_cabinets_and_swaps(alarmed):
-    cabinets, hot = alarmed
+    cabinets, _hot = alarmed
     html = _page(cabinets.operator, "/charging/").content.decode()
     assert f'data-testid="station-row" data-code="{cabinets.station.code}"' in html
     assert html.count('data-testid="swap-row"') == 2  # the last 30 days

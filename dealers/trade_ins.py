@@ -64,22 +64,6 @@ class OldBike:
     def subsidy_yuan(self) -> Decimal:
         return self.policy.amount_yuan if self.policy is not None else NO_SUBSIDY
 
-    def as_dict(self) -> dict:
-        """What the API and the counter page show of it: never the owner's data unmasked."""
-        vehicle, registration = self.vehicle, self.registration
-        return {
-            "frame_no": vehicle.frame_no,
-            "model": vehicle.model.code,
-            "model_name": vehicle.model.name,
-            "standard": vehicle.model.standard.code,
-            "kind": self.kind,
-            "plate_no": registration.plate_no,
-            "registered_at": registration.registered_at,
-            "region_code": registration.region_id,
-            "owner": registration.owner.as_dict(unmasked=False),
-            "subsidy_yuan": self.subsidy_yuan,
-        }
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Kind and subsidy
@@ -156,10 +140,17 @@ def old_bike_find(
         if not plate:
             message = _("Scan the old bike's QR code, or type its frame number or plate.")
             raise InvalidInput(message, code="old_required", fields={"old.frame_no": [message]})
-        registration = registrations.filter(plate_no=plate, status=Registration.Status.ACTIVE).first()
+        # The bike first, then its registration: the same order of locks as by frame number.
+        active = Registration.objects.filter(plate_no=plate, status=Registration.Status.ACTIVE)
+        vehicle_id = active.values_list("vehicle_id", flat=True).first()
+        vehicle = vehicles.filter(pk=vehicle_id).first() if vehicle_id else None
+        registration = (
+            registrations.filter(plate_no=plate, status=Registration.Status.ACTIVE, vehicle=vehicle).first()
+            if vehicle
+            else None
+        )
         if registration is None:
             raise _not_registered(field)
-        vehicle = vehicles.get(pk=registration.vehicle_id)
     else:
         vehicle = vehicles.filter(frame_no=frame_no[:15]).first()
         registration = (

@@ -121,3 +121,29 @@ def test_an_inspector_records_a_hazard_and_a_fine_on_a_phone_and_the_city_reads_
     expect(desk.get_by_test_id("enforcement-figures").locator('tr[data-code="inspections"]')).to_have_attribute(
         "data-value", "1"
     )
+
+
+def test_the_district_makes_a_plan_at_the_desk_and_reads_its_ledger(page_for, world, drawn):
+    desk = page_for(DESKTOP)
+    _log_in(desk, world.district_regulator)
+    desk.goto("/work/plans/new/")
+    desk.get_by_test_id("name").fill("德城区维修企业专项检查")
+    desk.get_by_test_id("kind-repair_shop").check()
+    desk.get_by_test_id("kind-dealer").check()
+    desk.get_by_test_id("frequency").select_option("once")
+    desk.get_by_test_id("checklist").fill("维修资质是否有效\n是否拆除限速装置")
+    desk.get_by_test_id("plan-submit").click()
+    expect(desk.get_by_test_id("error-sample_size")).to_be_visible()  # how many: not said yet
+    expect(desk.get_by_test_id("name")).to_have_value("德城区维修企业专项检查")
+    desk.get_by_test_id("sample_all").check()
+    screenshot(desk, "inspection-plan-form-desktop")
+    desk.get_by_test_id("plan-submit").click()
+
+    expect(desk.get_by_test_id("ledger-heading")).to_be_visible()
+    expect(desk.get_by_test_id("ledger-count")).to_have_attribute("data-count", "1")  # the plan's one dealer
+    desk.get_by_test_id("filter-plan").select_option(label="全部计划")
+    desk.get_by_test_id("filter-submit").click()
+    expect(desk.get_by_test_id("ledger-count")).to_have_attribute("data-count", "2")
+    screenshot(desk, "inspection-ledger-desktop")
+    desk.goto("/work/plans/")
+    expect(desk.get_by_test_id("plan-row")).to_have_count(2)

@@ -281,19 +281,26 @@ def _open_alerts_for(requests: list[AlertRequest]) -> dict[tuple, Alert]:
     return found
 
 
-def _add_repeats(alert: Alert, repeats: list[AlertRequest]) -> None:
+def _add_repeats(repeated: list[tuple[Alert, list[AlertRequest]]]) -> None:
     """A finding seen again while its alert is open (the same refused code in another delivery) adds to that
-    alert: its evidence counts and lists the repeats, and its history records each one. No second alert."""
-    evidence = dict(alert.evidence or {})
-    listed = list(evidence.get("repeats") or [])
-    listed += [{"source": r.source, "at": r.created_at.isoformat(), **_repeat_context(r)} for r in repeats]
-    evidence["repeats"] = listed[-REPEATS_KEPT:]
-    evidence["occurrences"] = int(evidence.get("occurrences") or 1) + len(repeats)
-    Alert.objects.filter(pk=alert.pk).update(evidence=evidence)
-    AlertTransition.objects.bulk_create(
-        AlertTransition(alert=alert, action="repeat", from_status=alert.status, to_status=alert.status, note=r.source)
-        for r in repeats
-    )
+    alert: its evidence counts and lists the repeats, and its history records each one. No second alert. One
+    UPDATE and one INSERT for the whole batch."""
+    steps = []
+    for alert, repeats in repeated:
+        evidence = dict(alert.evidence or {})
+        listed = list(evidence.get("repeats") or [])
+        listed += [{"source": r.source, "at": r.created_at.isoformat(), **_repeat_context(r)} for r in repeats]
+        evidence["repeats"] = listed[-REPEATS_KEPT:]
+        evidence["occurrences"] = int(evidence.get("occurrences") or 1) + len(repeats)
+        alert.evidence = evidence
+        steps += [
+            AlertTransition(
+                alert=alert, action="repeat", from_status=alert.status, to_status=alert.status, note=r.source
+            )
+            for r in repeats
+        ]
+    Alert.objects.bulk_update([alert for alert, _repeats in repeated], ["evidence"])
+    AlertTransition.objects.bulk_create(steps)
 
 
 def _repeat_context(request: AlertRequest) -> dict:
@@ -345,9 +352,11 @@ def drain_alert_requests(limit: int = BATCH) -> int:
     raise_findings(findings)
     if repeats:
         raised = Alert.objects.in_bulk([first_of[s] for s in repeats if s in first_of], field_name="dedup_key")
-        for subject, again in repeats.items():
-            alert = open_alerts.get(subject) or raised.get(first_of.get(subject))
-            if alert is not None:
-                _add_repeats(alert, again)
+        repeated = [
+            (alert, again)
+            for subject, again in repeats.items()
+            if (alert := open_alerts.get(subject) or raised.get(first_of.get(subject))) is not None
+        ]
+        _add_repeats(repeated)
     AlertRequest.objects.filter(pk__in=[r.pk for r in requests]).update(processed_at=timezone.now())
     return len(requests)

@@ -2,11 +2,12 @@
 
 Three sources, each a fact the regulator has established, never an accusation:
 
-- `alert`: an alert about the enterprise **closed** after its rectification was verified. An alert about an
-  enterprise is closed only from "verified" (alerts/services.py ACTIONS), so a closed alert is a violation found,
-  rectified and checked. Dismissed alerts (unfounded) and open ones (not yet established) are not credit records;
-  a reopened alert counts again once it is closed again. SAMPLING_FAILED alerts are left out: the failed batch is
-  its own row.
+- `alert`: an alert about the enterprise **closed by the regulator after verifying its rectification**: its
+  closing step is the regulator's `close`, which an alert about an enterprise takes only from "verified"
+  (alerts/services.py ACTIONS). So it is a violation found, rectified and checked. Not counted: dismissed alerts
+  (unfounded), open ones (not yet established), and alerts the platform closed because their cause went away
+  (`resolved`, e.g. a DUTY_OVERDUE whose records were filed late: nothing was verified). A reopened alert counts
+  again once the regulator closes it again. SAMPLING_FAILED alerts are left out: the failed batch is its own row.
 - `enforcement`: every enforcement action taken against it (责令改正、约谈、立案、罚款、没收), with the amount.
 - `sampling`: every failed supervisory sampling batch.
 
@@ -22,12 +23,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from alerts.models import Alert, RuleCode
+from alerts.models import Alert, AlertTransition, RuleCode
 from alerts.presentation import rule_name
 from core.errors import NotFound, PermissionRefused
 from core.models import ENTERPRISE_KINDS, Organization, User
@@ -111,10 +112,13 @@ def _bounds(date_from: dt.date | None, date_to: dt.date | None, field: str) -> Q
 
 
 def _alert_rows(where: Q, date_from, date_to) -> Iterator[CreditRow]:
+    closing_step = AlertTransition.objects.filter(alert_id=OuterRef("pk")).order_by("-at", "-id").values("action")
     alerts = (
         Alert.objects.filter(where, _bounds(date_from, date_to, "closed_at"), status=Alert.Status.CLOSED)
         .exclude(rule=SAMPLING_CODE)
         .filter(organization__isnull=False, closed_at__isnull=False)
+        .alias(closed_by=Subquery(closing_step[:1]))
+        .filter(closed_by="close")
         .select_related("organization")
         .order_by("-closed_at", "-id")
     )

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from alerts.models import Alert, RuleCode
-from alerts.services import alert_request_record, alert_transition
+from alerts.services import alert_close_by_platform, alert_request_record, alert_transition
 from supervision.models import EnforcementAction, SamplingBatch
 from tests.alerts.conftest import drain
 from tests.factories import PASSWORD
@@ -110,6 +110,20 @@ def test_the_rows_are_the_closed_violations_the_actions_and_the_failed_sampling(
     assert "销售未登记车辆" in rows[1]["description"]
     assert "DZ-1" in rows[2]["description"] and "最高车速" in rows[2]["description"]
     assert "3" in rows[3]["description"]
+
+
+def test_an_alert_the_platform_closed_when_its_cause_went_away_is_no_credit_record(chain, api, record):
+    org = chain.world.dealer.organization
+    resolved = raise_alert(org, rule=RuleCode.PROOF_FAILED, source="proof:1")
+    alert_close_by_platform(alert_id=resolved.pk, note="补填了缺失的记录")
+    # Verified, then reopened and resolved by the platform: its last closing was not a verified rectification.
+    reopened = raise_alert(org, rule=RuleCode.INSPECTION_HAZARD, source="inspection:1")
+    reopened = run_loop(reopened, chain.world.district_regulator, chain.world.dealer)
+    alert_transition(user=chain.world.district_regulator, alert_id=reopened.pk, action="reopen", note="复查发现未整改")
+    alert_close_by_platform(alert_id=reopened.pk, note="已处理")
+    rows = credit(api, chain.world.district_regulator, org.pk).json()
+    assert [r["source"] for r in rows].count("alert") == 1  # only the fixture's verified and closed one
+    assert {r["code"] for r in rows if r["source"] == "alert"} == {"STOCK_MISMATCH"}
 
 
 def test_the_enterprise_reads_its_own_and_the_regulators_of_its_subtree_read_it(chain, api, record):

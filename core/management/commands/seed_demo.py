@@ -16,7 +16,9 @@ class Command(BaseCommand):
             self.stdout.write("demo data already present")
             return
         from alerts import demo as alerts_demo
+        from dealers import demo_shipments, demo_trade_ins
         from reports import demo as reports_demo
+        from supervision import demo as supervision_demo
         from vehicles import demo as chain_demo
 
         clock = demo.Clock.start()  # the year of history ends here, whatever time its seeding takes
@@ -25,7 +27,10 @@ class Command(BaseCommand):
         sold = chain_demo.seed(orgs, clock)
         if sold:
             self.stdout.write(f"demo chain ready: a year of deliveries, {sold} bikes sold, transfers, take-backs")
+        self.stdout.write(f"demo shipments: {demo_shipments.seed(orgs, clock)} bikes produced with their batteries")
+        self.stdout.write(f"demo trade-ins: {demo_trade_ins.seed(orgs, clock)} across 北仑区's streets")
         self.stdout.write(f"demo alerts: {alerts_demo.seed(orgs, clock)}")
+        self.stdout.write(f"demo supervision: {supervision_demo.seed(orgs, today=clock.today)}")
         history = reports_demo.seed(clock)
         if history is not None:
             risk = history.gradings[-1].risk_enterprises

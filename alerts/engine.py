@@ -30,13 +30,32 @@ BATCH = 500
 
 
 class Context:
-    """What the rules need about a batch of events, loaded in bulk: vehicles, batteries, certified pairs.
+    """What the rules need about a batch of events, loaded in bulk: vehicles, batteries, certified pairs, and the
+    open stolen reports of the bikes concerned.
 
     Bikes and batteries are loaded with the columns the rules read; their few models and standards once per batch,
     shared between them (the rules read `vehicle.model.standard…` as usual).
     """
 
     def __init__(self, events: list[LifecycleEvent]):
+        # Loaded when a rule first asks: a batch of steps only the stolen-bike rule reads (produced, received…)
+        # costs that rule's one query and nothing more.
+        self._events, self._loaded, self._stolen = events, False, None
+
+    def stolen_report(self, event: LifecycleEvent):
+        """The open stolen report of the event's bike, or, for a swap of a battery on its own chain, of the bike
+        that battery is fitted in now (vehicles.stolen.StolenSighting); None for most events. One query a batch."""
+        if self._stolen is None:
+            from vehicles.stolen import stolen_sightings
+
+            self._stolen = stolen_sightings(self._events)
+        return self._stolen.get((event.vehicle_id, None) if event.vehicle_id else (None, event.battery_id))
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        events = self._events
         self._vehicles = Vehicle.objects.only("id", "frame_no", "model_id", "dealer_id").in_bulk(
             {e.vehicle_id for e in events if e.vehicle_id}
         )
@@ -59,29 +78,35 @@ class Context:
             battery.model = self._battery_models[battery.model_id]
 
     def vehicle(self, pk):
+        self._load()
         return self._vehicles.get(pk)
 
     def battery(self, pk):
+        self._load()
         return self._batteries.get(pk)
 
     def battery_by_serial(self, serial):
+        self._load()
         return self._by_serial.get(serial)
 
     def compatible_battery_models(self, vehicle_model_id: int) -> set[int]:
+        self._load()
         return self._compatible.get(vehicle_model_id, set())
 
     def largest_certified_capacity(self, vehicle_model_id: int) -> Decimal | None:
+        self._load()
         capacities = [self._battery_models[i].capacity_ah for i in self.compatible_battery_models(vehicle_model_id)]
         return max(capacities) if capacities else None
 
     def model_codes(self, battery_model_ids: Iterable[int]) -> list[str]:
+        self._load()
         return [self._battery_models[i].code for i in battery_model_ids if i in self._battery_models]
 
 
 def evaluate(events: list[LifecycleEvent]) -> list[tuple[LifecycleEvent, Finding]]:
     """Every finding of every rule on these events, with the event it came from (pure: reads only)."""
     rules = RulesByEvent.build()
-    events = [e for e in events if e.type in rules.by_type]  # most events (produced, received…) concern no rule
+    events = [e for e in events if e.type in rules.by_type]  # a complaint, a stolen report's own steps: no rule
     if not events:
         return []
     ctx = Context(events)
@@ -304,7 +329,8 @@ def _add_repeats(repeated: list[tuple[Alert, list[AlertRequest]]]) -> None:
 
 
 def _repeat_context(request: AlertRequest) -> dict:
-    return {key: request.evidence[key] for key in ("dealer", "reasons") if key in (request.evidence or {})}
+    evidence = request.evidence or {}
+    return {key: evidence[key] for key in ("dealer", "enterprise", "reasons") if key in evidence}
 
 
 @transaction.atomic

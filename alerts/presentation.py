@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from alerts.models import Alert, ComplaintCategory, RuleCode
 from alerts.rules import REGISTRY
 from core.models import Organization, Region
+from vehicles.models import EventType
 
 
 def region_names(codes) -> dict[str, str]:
@@ -79,6 +80,11 @@ EVIDENCE_LABELS = {
     "plan": gettext_lazy("Inspection plan"),
     "task": gettext_lazy("Inspection task"),
     "actions": gettext_lazy("Actions taken"),
+    "report_no": gettext_lazy("Police report number"),
+    "reported_at": gettext_lazy("Reported stolen at"),
+    "seen_event": gettext_lazy("Seen in"),
+    "seen_at": gettext_lazy("Seen at"),
+    "seen_region": gettext_lazy("Seen in region"),
     "occurrences": gettext_lazy("Times seen"),
     "repeats": gettext_lazy("Seen again while open"),
 }
@@ -111,13 +117,15 @@ def finding_text(code) -> str:
 
 
 ORGANIZATION_KEYS = ("shop", "dealer", "supplier", "enterprise")  # evidence keys that hold an organization's id
+# Where a stolen bike was seen besides its ledger's steps (alerts.rules.stolen_seen, vehicles.stolen).
+SEEN_IN = {"public_page_scan": gettext_lazy("a scan of its QR page by an enterprise")}
 
 
 def source_text(source: str) -> str:
     """A request's source in words: "receipt:12" → 进货查验单 #12."""
     kind, _sep, ref = str(source).partition(":")
     label = SOURCE_LABELS.get(kind)
-    if kind == "duty":  # duty:<period>:<enterprise>, the enterprise being the alert's own: the period says it
+    if kind in {"duty", "scan"}:  # duty:<period>:<enterprise>, scan:<day>:<enterprise>: the evidence names it
         ref = ref.partition(":")[0]
     return _("%(what)s #%(ref)s") % {"what": label, "ref": ref} if label and ref else str(source)
 
@@ -129,6 +137,7 @@ SOURCE_LABELS = {
     "recycling": gettext_lazy("Recycling record"),
     "duty": gettext_lazy("Missing duty record"),
     "inspection": gettext_lazy("Inspection task"),
+    "scan": gettext_lazy("QR page scan"),
 }
 
 
@@ -144,6 +153,12 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
         return str(ComplaintCategory(value).label) if value in ComplaintCategory.values else str(value)
     if key == "source":
         return source_text(value)
+    if key in {"seen_at", "reported_at"}:
+        return local_text(parse_datetime(str(value))) or str(value)
+    if key == "seen_event":
+        return str(SEEN_IN.get(value) or dict(EventType.choices).get(value, value))
+    if key == "seen_region":
+        return region_names([value]).get(value, value)
     if key == "duty" and alert.rule == RuleCode.DUTY_OVERDUE:
         from supervision.models import DutyKind
 
@@ -160,7 +175,7 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
                 for part in (
                     local_text(parse_datetime(str(r.get("at", "")))),
                     source_text(r.get("source", "")),
-                    names.get(r.get("dealer"), ""),
+                    names.get(r.get("dealer") or r.get("enterprise"), ""),
                 )
                 if part
             )
@@ -191,7 +206,7 @@ def _evidence_url(key: str, value, alert: Alert, *, desk: bool, complaint_shown:
 def _organization_names(alert: Alert) -> dict[int, str]:
     evidence = alert.evidence or {}
     ids = {evidence.get(k) for k in ORGANIZATION_KEYS}
-    ids |= {r.get("dealer") for r in evidence.get("repeats") or [] if isinstance(r, dict)}
+    ids |= {r.get(k) for r in evidence.get("repeats") or [] if isinstance(r, dict) for k in ("dealer", "enterprise")}
     ids = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
     return dict(Organization.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 

@@ -394,14 +394,61 @@ rule(
     departments=("fire",),
     notifies=("fire",),
 )(None)
-rule(
+
+# Every step of a bike's ledger after it was reported stolen says who had it, where and when; but not the report's
+# own steps, nor a complaint (anyone may file one from the QR page: it says nothing of where the bike is).
+STOLEN_QUIET = frozenset({EventType.STOLEN_REPORTED, EventType.FOUND, EventType.COMPLAINT})
+
+
+@rule(
     RuleCode.STOLEN_SEEN,
     name=_("a stolen bike seen (被盗车辆出现)"),
     category=Category.THEFT,
     severity=Severity.HIGH,
+    on=frozenset(EventType.values) - STOLEN_QUIET,
     departments=("police",),
     notifies=("police",),
-)(None)
+)
+def stolen_seen(event, ctx):
+    """A bike with an open stolen report turns up: a repair, a sale, a receipt, a cabinet's swap of its battery, a
+    take-back, a trade-in, any step after the theft. The alert is about nobody in particular and goes to the police
+    of the region the bike was reported stolen in (alerts.routing); the enterprise where it was seen is in the
+    evidence, and is not told (it may be the one holding the bike). Scans of its QR page by enterprises come as
+    alert requests instead (vehicles.stolen.stolen_scan_seen)."""
+    sighting = ctx.stolen_report(event)
+    if sighting is None or event.occurred_at < sighting.reported_at:
+        return []
+    return [
+        Finding(
+            rule=RuleCode.STOLEN_SEEN,
+            dedup_key=f"{RuleCode.STOLEN_SEEN}:event:{event.pk}",
+            region_code=sighting.region_code,
+            evidence=stolen_evidence(
+                sighting,
+                enterprise=event.organization_id,
+                seen_event=event.type,
+                seen_at=event.occurred_at,
+                seen_region=event.region_code,
+            ),
+            vehicle_id=sighting.vehicle_id,
+            frame_no=sighting.frame_no,
+            battery_id=event.battery_id,
+        )
+    ]
+
+
+def stolen_evidence(sighting, *, enterprise: int | None, seen_event: str, seen_at: dt.datetime, seen_region: str):
+    """Where a stolen bike was seen (who, what, when, where), beside the report it was seen against."""
+    return {
+        "report_no": sighting.report_no,
+        "reported_at": sighting.reported_at.isoformat(),
+        "enterprise": enterprise,
+        "seen_event": seen_event,
+        "seen_at": seen_at.isoformat(),
+        "seen_region": seen_region,
+    }
+
+
 # An enterprise that keeps naming bikes it cannot show (no QR code, no plate): frame numbers are sequential, so a
 # shop or recycler guessing them would otherwise reach other people's records.
 rule(

@@ -91,6 +91,12 @@ TASKS: dict[str, list[Task]] = {
     ],
     "department": [
         Task(
+            _("Stolen bikes"),
+            _("The hot sheet of your region: bikes reported stolen and where each was last seen; report one stolen."),
+            "stolen-hot-sheet",
+            frozenset({OrganizationKind.POLICE}),
+        ),
+        Task(
             _("Alerts shared with you"),
             _(
                 "Battery and charging alerts for fire; plates for police; disposal for "

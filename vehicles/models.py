@@ -434,7 +434,8 @@ class StolenReport(models.Model):
     found_by = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
-    scope = ScopeRule(region="region_code", organizations=("reported_by_id",))
+    # The police of the region read its hot sheet, as they read its bikes (POLICE_ONLY).
+    scope = ScopeRule(region="region_code", organizations=("reported_by_id",), department_sees_region=POLICE_ONLY)
 
     class Meta:
         ordering = ["-reported_at", "-id"]

@@ -32,6 +32,7 @@ from core.submissions import form_token_of, form_token_valid, submission_claim, 
 from vehicles.models import PublicScan
 from vehicles.public import QR_CACHE_SECONDS, public_record, record_display, scan_log_unknown, text_storable
 from vehicles.qr import qr_png, qr_svg
+from vehicles.stolen import stolen_scan_seen
 
 # ── Pages ────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -53,6 +54,8 @@ def record_page(request, code: str):
             source=PublicScan.Source.PAGE,
         )
         return _no_index(render(request, "public/unknown.html", {"code": text_storable(code, 64)}, status=404))
+    if record.get("stolen") and request.user.is_authenticated:
+        stolen_scan_seen(user=request.user, vehicle_code=record["code"])  # an enterprise has the bike before it
     context = {"record": record_display(record), **_complaint_context(request)}  # the complaint form (我要投诉)
     return _no_index(render(request, "public/record.html", context))
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vehicles import public_pages
+from vehicles import public_pages, stolen_pages
 from vehicles import views as record_pages
 
 urlpatterns = [
@@ -25,4 +25,11 @@ urlpatterns += [
     path("records/", record_pages.search, name="records-search"),
     path("records/vehicles/<str:frame_no>/", record_pages.dossier, name="records-dossier"),
     path("records/repairs/<int:pk>/", record_pages.repair_record, name="records-repair"),
+]
+
+# Stolen bikes: the hot sheet (police and regulators), the police's report and find.
+urlpatterns += [
+    path("records/stolen/", stolen_pages.hot_sheet, name="stolen-hot-sheet"),
+    path("records/stolen/new/", stolen_pages.report_new, name="stolen-new"),
+    path("records/stolen/<str:frame_no>/found/", stolen_pages.report_found, name="stolen-found"),
 ]

@@ -267,6 +267,7 @@ def test_public_json_carries_the_same_data(cat):
         "compliance": {"verdict": "compliant", "reasons": []},
         "status": "registered",
         "recall": None,
+        "stolen": False,
         "registered_on": "2026-01-05",
         "batteries": [{"model": "LD-4820", "name": "鲁电 48V20Ah", "ccc_valid": True, "compatible": True}],
         "repairs": [],

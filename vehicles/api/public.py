@@ -83,6 +83,10 @@ class PublicRecordOut(serializers.Serializer):
     compliance = _ComplianceOut()
     status = serializers.CharField()
     recall = _RecallOut(allow_null=True, help_text="召回中 / recalled: an open recall not yet remedied, else null")
+    stolen = serializers.BooleanField(
+        help_text="已报失窃 / reported stolen: the police reported this bike stolen and it is not found yet (always "
+        "false for a battery); nothing more about the theft is public"
+    )
     registered_on = serializers.DateField(allow_null=True)
     batteries = _BatteryOut(many=True)
     repairs = _RepairOut(many=True)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from vehicles.api import production, public, record
+from vehicles.api import production, public, record, stolen
 
 urlpatterns: list = []
 
@@ -29,4 +29,11 @@ urlpatterns += [
 # Public lookup of a QR code (no login).
 urlpatterns += [
     path("public/vehicles/<str:code>/", public.PublicRecordView.as_view(), name="api-public-record"),
+]
+
+# Stolen bikes (police) and the hot sheet; the exports of a bike's ledger (EPCIS) and of a battery (its passport).
+urlpatterns += [
+    re_path(rf"^vehicles/{FRAME}/stolen/$", stolen.StolenView.as_view(), name="api-vehicle-stolen"),
+    re_path(rf"^vehicles/{FRAME}/found/$", stolen.FoundView.as_view(), name="api-vehicle-found"),
+    path("stolen/", stolen.HotSheetView.as_view(), name="api-stolen"),
 ]

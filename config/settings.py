@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "reports",
     "supervision",
     "charging",
+    "feeds",
 ]
 
 MIDDLEWARE = [

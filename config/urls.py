@@ -40,6 +40,7 @@ urlpatterns = [
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/", include("supervision.api.urls")),
     path("api/v1/", include("charging.api.urls")),
+    path("api/v1/", include("feeds.urls")),
     path("", include("vehicles.urls")),
     path("dealer/", include("dealers.urls")),
     path("repair/", include("repairs.urls")),

@@ -208,3 +208,37 @@ class EnforcementActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# ── Supervisory sampling (监督抽查) and recalls (召回): read here, recorded through the pages and the API ──────────
+
+from supervision.models import Recall, SamplingBatch  # noqa: E402  (kept with its block)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SamplingBatch)
+class SamplingBatchAdmin(_ReadOnly):
+    list_display = ["sampled_at", "batch_no", "organization", "model_kind", "model_code", "result", "regulator"]
+    list_filter = ["result", "model_kind"]
+    search_fields = ["batch_no", "model_code", "organization__name", "lab_report_no"]
+    date_hierarchy = "sampled_at"
+    list_select_related = ["organization", "regulator"]
+
+
+@admin.register(Recall)
+class RecallAdmin(_ReadOnly):
+    list_display = ["created_at", "model_kind", "model_code", "maker", "affected", "remedied", "status"]
+    list_filter = ["status", "model_kind"]
+    search_fields = ["model_code", "maker__name", "reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["maker"]

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from vehicles.api import production, public, record, stolen
+from vehicles.api import exports, production, public, record, stolen
 
 urlpatterns: list = []
 
@@ -36,4 +36,6 @@ urlpatterns += [
     re_path(rf"^vehicles/{FRAME}/stolen/$", stolen.StolenView.as_view(), name="api-vehicle-stolen"),
     re_path(rf"^vehicles/{FRAME}/found/$", stolen.FoundView.as_view(), name="api-vehicle-found"),
     path("stolen/", stolen.HotSheetView.as_view(), name="api-stolen"),
+    re_path(rf"^vehicles/{FRAME}/epcis/$", exports.EpcisView.as_view(), name="api-vehicle-epcis"),
+    path("batteries/<str:serial>/passport/", exports.PassportView.as_view(), name="api-battery-passport"),
 ]

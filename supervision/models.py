@@ -271,12 +271,20 @@ class Recall(models.Model):
 class RecallItem(models.Model):
     """One unit a recall matched, where it is, and when and by whom it was remedied."""
 
-    recall = models.ForeignKey(Recall, on_delete=models.CASCADE, related_name="items")
-    vehicle = models.ForeignKey("vehicles.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    battery = models.ForeignKey("vehicles.Battery", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A recall inserts its units by the hundred thousand: each index here is one every insert pays for, so the
+    # foreign keys lean on the composite and partial indexes below instead of one index each.
+    recall = models.ForeignKey(Recall, on_delete=models.CASCADE, related_name="items", db_index=False)
+    vehicle = models.ForeignKey(
+        "vehicles.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    battery = models.ForeignKey(
+        "vehicles.Battery", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     region_code = models.CharField(_("region"), max_length=12)
     remedied_at = models.DateTimeField(_("remedied at"), null=True, blank=True)
-    remedied_by = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    remedied_by = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     scope = ScopeRule(region="region_code", organizations=("remedied_by_id",))
 
@@ -284,13 +292,20 @@ class RecallItem(models.Model):
         verbose_name = _("recalled unit")
         verbose_name_plural = _("recalled units")
         constraints = [
-            models.UniqueConstraint(fields=["recall", "vehicle"], name="recall_vehicle_once"),
-            models.UniqueConstraint(fields=["recall", "battery"], name="recall_battery_once"),
+            models.UniqueConstraint(
+                fields=["recall", "vehicle"], condition=models.Q(vehicle__isnull=False), name="recall_vehicle_once"
+            ),
+            models.UniqueConstraint(
+                fields=["recall", "battery"], condition=models.Q(battery__isnull=False), name="recall_battery_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["vehicle"], condition=models.Q(remedied_at__isnull=True), name="recall_open_vehicle"),
             models.Index(fields=["battery"], condition=models.Q(remedied_at__isnull=True), name="recall_open_battery"),
             models.Index(fields=["recall", "region_code"], name="recall_item_region"),
+            models.Index(
+                fields=["remedied_by"], condition=models.Q(remedied_by__isnull=False), name="recall_remedied_by"
+            ),
         ]
 
     def __str__(self) -> str:

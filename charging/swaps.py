@@ -261,7 +261,10 @@ def _drop_recorded(swaps: list[Swap], rejected: dict[int, str]) -> list[Swap]:
             f"FROM {SwapEvent._meta.db_table} s "
             "JOIN unnest(%s::bigint[], %s::timestamptz[]) AS k(station_id, occurred_at) "
             "ON s.station_id = k.station_id AND s.occurred_at = k.occurred_at",
-            [[s.station.id for s in swaps], [s.occurred_at for s in swaps]],
+            [
+                "{" + ",".join(str(s.station.id) for s in swaps) + "}",
+                "{" + ",".join(f'"{s.occurred_at.isoformat()}"' for s in swaps) + "}",
+            ],
         )
         recorded = set(cursor.fetchall())
     if not recorded:

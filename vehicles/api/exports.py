@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.models import Chemistry
 from core.replica import reading_from_replica
 from vehicles import epcis, passport, selectors
 from vehicles.api.record import Named
@@ -46,7 +47,7 @@ class _Identity(serializers.Serializer):
 class _Model(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
-    chemistry = serializers.ChoiceField(choices=["lithium_ion", "lead_acid", "sodium_ion"])
+    chemistry = serializers.ChoiceField(choices=Chemistry.choices)
     nominal_voltage_v = serializers.DecimalField(max_digits=5, decimal_places=1)
     capacity_ah = serializers.DecimalField(max_digits=6, decimal_places=1)
     energy_wh = serializers.DecimalField(max_digits=9, decimal_places=1, help_text="voltage × capacity")

@@ -16,6 +16,7 @@ class Command(BaseCommand):
             self.stdout.write("demo data already present")
             return
         from alerts import demo as alerts_demo
+        from charging import demo as charging_demo
         from dealers import demo_shipments, demo_trade_ins
         from reports import demo as reports_demo
         from supervision import demo as supervision_demo
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             self.stdout.write(f"demo chain ready: a year of deliveries, {sold} bikes sold, transfers, take-backs")
         self.stdout.write(f"demo shipments: {demo_shipments.seed(orgs, clock)} bikes produced with their batteries")
         self.stdout.write(f"demo trade-ins: {demo_trade_ins.seed(orgs, clock)} across 北仑区's streets")
+        self.stdout.write(f"demo cabinets: {charging_demo.seed(orgs, clock)}")
         self.stdout.write(f"demo alerts: {alerts_demo.seed(orgs, clock)}")
         self.stdout.write(f"demo supervision: {supervision_demo.seed(orgs, today=clock.today)}")
         history = reports_demo.seed(clock)

@@ -85,6 +85,14 @@ EVIDENCE_LABELS = {
     "seen_event": gettext_lazy("Seen in"),
     "seen_at": gettext_lazy("Seen at"),
     "seen_region": gettext_lazy("Seen in region"),
+    "alarm": gettext_lazy("Alarm"),
+    "temperature_c": gettext_lazy("Temperature (°C)"),
+    "voltage_v": gettext_lazy("Voltage (V)"),
+    "direction": gettext_lazy("Battery"),
+    "station_name": gettext_lazy("Charging cabinet"),
+    "station_code": gettext_lazy("Cabinet code"),
+    "occurred_at": gettext_lazy("At"),
+    "sightings": gettext_lazy("Times seen in cabinets"),
     "occurrences": gettext_lazy("Times seen"),
     "repeats": gettext_lazy("Seen again while open"),
 }
@@ -105,6 +113,8 @@ FINDING_TEXT = {
     "trade_in_not_handed_over": gettext_lazy(
         "An old bike traded in (以旧换新) was not handed to a recycler within 30 days of the trade-in."
     ),
+    "battery_unknown": gettext_lazy("The battery is not on record: no maker registered its code."),
+    "measured_voltage_exceeds": gettext_lazy("The cabinet measured a voltage above the battery's certified one."),
 }
 
 
@@ -116,6 +126,11 @@ def finding_text(code) -> str:
     return str(REASON_TEXT.get(code, code))
 
 
+# Which way a battery went in a cabinet's swap.
+DIRECTIONS = {
+    "in": gettext_lazy("put into the cabinet by a rider"),
+    "out": gettext_lazy("taken out of the cabinet by a rider"),
+}
 ORGANIZATION_KEYS = ("shop", "dealer", "supplier", "enterprise")  # evidence keys that hold an organization's id
 # Where a stolen bike was seen besides its ledger's steps (alerts.rules.stolen_seen, vehicles.stolen).
 SEEN_IN = {"public_page_scan": gettext_lazy("a scan of its QR page by an enterprise")}
@@ -153,8 +168,16 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
         return str(ComplaintCategory(value).label) if value in ComplaintCategory.values else str(value)
     if key == "source":
         return source_text(value)
-    if key in {"seen_at", "reported_at"}:
+    if key in {"seen_at", "reported_at", "occurred_at"}:
         return local_text(parse_datetime(str(value))) or str(value)
+    if key == "alarm":
+        from charging.models import SwapEvent
+
+        return str(dict(SwapEvent.Alarm.choices).get(value, value))
+    if key == "direction":
+        return str(DIRECTIONS.get(value, value))
+    if key in {"station", "swap"}:
+        return None  # the cabinet is named by its code and name; the swap by its time
     if key == "seen_event":
         return str(SEEN_IN.get(value) or dict(EventType.choices).get(value, value))
     if key == "seen_region":
@@ -193,6 +216,8 @@ def _evidence_url(key: str, value, alert: Alert, *, desk: bool, complaint_shown:
     """Where an id in the evidence can be read: the complaint on this page, or the repair record."""
     if key == "complaint" and complaint_shown:
         return "#complaint"
+    if key == "station_name" and desk and isinstance(alert.evidence.get("station"), int):
+        return reverse("charging-cabinet", args=[alert.evidence["station"]])  # 404 outside the jurisdiction
     if key == "task" and isinstance(value, int) and desk and alert.rule == RuleCode.INSPECTION_HAZARD:
         return reverse("work-inspection", args=[value])  # the inspection's page (404 outside the jurisdiction)
     if key == "repair" and isinstance(value, int):

@@ -130,15 +130,15 @@ class Deltas:
             row = self.rows[key] = {}
         row[column] = row.get(column, 0) + 1
 
-    def params(self) -> list[list]:
-        """A list of values per column, the keys in one order, so that two workers adding to the same rows lock
-        them in the same order."""
+    def params(self) -> list[str]:
+        """One array literal per column (text the server casts, where psycopg would adapt value by value), the
+        keys in one order, so that two workers adding to the same rows lock them in the same order."""
         table, rows = self.table, self.rows
         keys = sorted(rows, key=lambda key: tuple(str(k) for k in key))
-        params = [[key[i] for key in keys] for i in range(len(table.key))]
-        params += [[rows[key].get(c, 0) for key in keys] for c in table.sums]
-        params += [[_array_literal(rows[key].get(c, [])) for key in keys] for c in table.arrays]
-        return params
+        columns = [[key[i] for key in keys] for i in range(len(table.key))]
+        columns += [[rows[key].get(c, 0) for key in keys] for c in table.sums]
+        columns += [[_array_literal(rows[key].get(c, [])) for key in keys] for c in table.arrays]
+        return [_array_literal(column) for column in columns]
 
     def write(self) -> None:
         write_together(self)
@@ -153,8 +153,15 @@ def write_together(*deltas: Deltas) -> None:
         cursor.execute(_upserts_sql(tuple(d.table for d in parts)), [p for d in parts for p in d.params()])
 
 
-def _array_literal(values: list[int]) -> str:
-    return "{" + ",".join(str(int(v)) for v in values) + "}"
+def _array_literal(values: list) -> str:
+    """A PostgreSQL array literal: numbers and dates as they print, text quoted."""
+    return "{" + ",".join(_element(v) for v in values) + "}"
+
+
+def _element(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(value)
 
 
 @functools.cache
@@ -167,7 +174,7 @@ def _upserts_sql(tables: tuple[Table, ...]) -> str:
 
 def _upsert_sql(table: Table) -> str:
     """One statement per table whatever the batch: a column of values per array parameter (unnest), so the text
-    never changes and the connection prepares it once; a second-list travels as an array literal."""
+    never changes and the connection prepares it once; a second-list travels as an array literal in a text array."""
     columns = [*table.key, *table.sums, *table.arrays]
     fields = {c: table.model._meta.get_field(c.removesuffix("_id")) for c in columns}
     types = [fields[c].db_type(connection) if c not in table.arrays else "text" for c in columns]

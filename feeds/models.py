@@ -69,7 +69,15 @@ class FeedEntry(models.Model):
     class Meta:
         verbose_name = _("feed entry")
         verbose_name_plural = _("feed entries")
-        indexes = [models.Index(fields=["feed", "txid", "id"], name="feed_entry_position")]
+        indexes = [
+            # A page is one range of this index in (txid, id) order; the region is checked on the index entry, so
+            # a district reading a city's feed fetches only its own rows from the table.
+            models.Index(
+                fields=["feed", "txid", "id", "region_code"],
+                name="feed_entry_position",
+                opclasses=["", "", "", "varchar_pattern_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.feed} {self.kind} #{self.pk}"

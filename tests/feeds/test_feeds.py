@@ -264,3 +264,14 @@ def test_a_transaction_committing_late_is_never_skipped_and_a_restarted_consumer
     # A plain `id > cursor` would have skipped EARLY: its entry's id is below LATE's.
     early_id, late_id = (FeedEntry.objects.get(record__code=code).pk for code in ("EARLY", "LATE"))
     assert early_id < late_id
+
+
+def test_entries_come_in_transaction_order_whatever_the_number_of_digits(departments):
+    """Transaction 99 before transaction 100, although it wrote its entry later: (txid, id) order, never text."""
+    at = timezone.now()
+    common = {"feed": "housing", "kind": "station_added", "region_code": "371402", "occurred_at": at}
+    later = FeedEntry.objects.create(txid=100, record={"code": "T-100"}, **common)
+    earlier = FeedEntry.objects.create(txid=99, record={"code": "T-99"}, **common)
+    assert earlier.pk > later.pk
+    entries = walk(departments["housing"], "housing", page_size=1)
+    assert [e["record"]["code"] for e in entries] == ["T-99", "T-100"]

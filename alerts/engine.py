@@ -45,11 +45,14 @@ class Context:
     def stolen_report(self, event: LifecycleEvent):
         """The open stolen report of the event's bike, or, for a swap of a battery on its own chain, of the bike
         that battery is fitted in now (vehicles.stolen.StolenSighting); None for most events. One query a batch."""
-        if self._stolen is None:
+        stolen = self._stolen
+        if stolen is None:
             from vehicles.stolen import stolen_sightings
 
-            self._stolen = stolen_sightings(self._events)
-        return self._stolen.get((event.vehicle_id, None) if event.vehicle_id else (None, event.battery_id))
+            stolen = self._stolen = stolen_sightings(self._events)
+        if not stolen:  # most batches: called once per event, it must cost next to nothing
+            return None
+        return stolen.get((event.vehicle_id, None) if event.vehicle_id else (None, event.battery_id))
 
     def _load(self) -> None:
         if self._loaded:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db import transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,26 +45,33 @@ class StolenSighting:
 def stolen_sightings(events) -> dict[tuple[int | None, int | None], StolenSighting]:
     """The open stolen reports of the events' bikes, keyed (vehicle id, None); and of the bikes that the batteries of
     swaps on their own chains are fitted in now, keyed (None, battery id). One query, on the partial unique index
-    of open reports; most batches find none."""
-    vehicle_ids = {e.vehicle_id for e in events if e.vehicle_id}
-    loose = {e.battery_id for e in events if e.battery_id and not e.vehicle_id and e.type == EventType.SWAPPED}
-    condition = Q(vehicle_id__in=vehicle_ids)
-    reports = StolenReport.objects.filter(found_at__isnull=True)
-    if loose:
-        fitted = Battery.objects.filter(pk__in=loose, vehicle__isnull=False)
-        condition |= Q(vehicle_id__in=fitted.values("vehicle_id"))
-        in_bike = fitted.filter(vehicle_id=OuterRef("vehicle_id")).values("pk")
-        reports = reports.annotate(batteries=ArraySubquery(in_bike))
-    columns = ["vehicle_id", "region_code", "report_no", "reported_at", *(["batteries"] if loose else [])]
+    of open reports, with the ids as two array parameters (the rule engine calls it for every batch, and most
+    batches find nothing: it must cost next to nothing)."""
+    vehicle_ids = list({e.vehicle_id for e in events if e.vehicle_id})
+    loose = list({e.battery_id for e in events if e.battery_id and not e.vehicle_id and e.type == EventType.SWAPPED})
+    with connection.cursor() as cursor:
+        cursor.execute(SIGHTINGS_SQL if loose else OPEN_REPORTS_SQL, {"vehicles": vehicle_ids, "batteries": loose})
+        rows = cursor.fetchall()
     found: dict[tuple[int | None, int | None], StolenSighting] = {}
-    for row in reports.filter(condition).values(*columns, frame_no=F("vehicle__frame_no")):
-        sighting = StolenSighting(
-            row["vehicle_id"], row["frame_no"], row["region_code"], row["report_no"], row["reported_at"]
-        )
-        found[(row["vehicle_id"], None)] = sighting
-        for battery_id in row.get("batteries") or ():
+    for vehicle_id, frame_no, region_code, report_no, reported_at, batteries in rows:
+        sighting = StolenSighting(vehicle_id, frame_no, region_code, report_no, reported_at)
+        found[(vehicle_id, None)] = sighting
+        for battery_id in batteries or ():
             found[(None, battery_id)] = sighting
     return found
+
+
+_REPORTS = f"""
+SELECT r.vehicle_id, v.frame_no, r.region_code, r.report_no, r.reported_at, {{batteries}}
+FROM {StolenReport._meta.db_table} r JOIN {Vehicle._meta.db_table} v ON v.id = r.vehicle_id
+WHERE r.found_at IS NULL AND {{which}}
+"""
+OPEN_REPORTS_SQL = _REPORTS.format(batteries="NULL::bigint[]", which="r.vehicle_id = ANY(%(vehicles)s::bigint[])")
+_FITTED = f"SELECT b.vehicle_id, b.id FROM {Battery._meta.db_table} b WHERE b.id = ANY(%(batteries)s::bigint[])"
+SIGHTINGS_SQL = _REPORTS.format(
+    batteries=f"ARRAY(SELECT f.id FROM ({_FITTED}) f WHERE f.vehicle_id = r.vehicle_id)",
+    which=f"(r.vehicle_id = ANY(%(vehicles)s::bigint[]) OR r.vehicle_id IN (SELECT f.vehicle_id FROM ({_FITTED}) f))",
+)
 
 
 # ── Reports (police) ─────────────────────────────────────────────────────────────────────────────────────────

@@ -9,10 +9,13 @@ export); `test_the_ledger_of_the_walk_verifies` checks whatever chain the steps 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+from jsonschema import Draft7Validator
 
 from tests.chain import BUYER, Chain
 from tests.conftest import api_client
@@ -21,6 +24,7 @@ from vehicles.ledger import chain_verify
 from vehicles.models import Battery, Vehicle
 
 PRODUCED_ON = "2026-03-01"
+EPCIS_SCHEMA = json.loads((Path(__file__).parent / "data" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
 BIKES = 2
 
 
@@ -124,6 +128,23 @@ def dealer_sells_a_bike(walk: Walk) -> None:
     assert (bike.status, Battery.objects.get(serial=serial).vehicle_id) == ("registered", bike.pk)
 
 
+def the_bikes_ledger_exports_as_epcis(walk: Walk) -> None:
+    """The last step, whatever came before: the whole ledger as a schema-valid EPCIS 2.0 document, one event per
+    step in the ledger's order, to the regulator of the owner's district and to no outsider."""
+    bike = walk.bike
+    url = f"/api/v1/vehicles/{bike.frame_no}/epcis/"
+    document = api_client(walk.chain.world.district_regulator).get(url).json()
+    assert list(Draft7Validator(EPCIS_SCHEMA).iter_errors(document)) == []
+    steps = [e.type for e in bike.events.exclude(type="complaint").order_by("seq")]
+    events = document["epcisBody"]["eventList"]
+    assert [e["ebike:eventType"] for e in events] == steps
+    assert [e["ebike:ledgerHash"] for e in events] == list(
+        bike.events.exclude(type="complaint").order_by("seq").values_list("hash", flat=True)
+    )
+    for outsider in (walk.chain.world.other_dealer, walk.chain.world.other_city_regulator):
+        assert api_client(outsider).get(url).status_code == 404
+
+
 # The walk so far. The rest of the chain is added here, after the sale, in the order a bike lives it: a swap in a
 # charging cabinet, a repair, a trade-in, the recycler's take-back, the EPCIS export of the whole ledger.
 STEPS: list[Callable[[Walk], None]] = [
@@ -134,6 +155,7 @@ STEPS: list[Callable[[Walk], None]] = [
     vehicle_maker_ships_the_bikes_to_the_dealer,
     dealer_receives_the_bikes_with_their_batteries,
     dealer_sells_a_bike,
+    the_bikes_ledger_exports_as_epcis,  # stays last
 ]
 
 

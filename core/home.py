@@ -114,18 +114,18 @@ TASKS: dict[str, list[Task]] = {
             _("Your region's figures and risk map, read-only, for the alert categories you subscribed to."),
             "dashboard",
         ),
-    ],
-    "dealer": [
-        Task(
-            _("Receive goods"),
-            _("Scan each bike and battery as it arrives: green or red, with the reason."),
-            "dealer-receive",
         Task(
             _("Swap cabinets"),
             _("The swap cabinets of your region on its map, each with its thermal alarms of the last 30 days."),
             "charging-cabinets",
             frozenset({OrganizationKind.FIRE}),
         ),
+    ],
+    "dealer": [
+        Task(
+            _("Receive goods"),
+            _("Scan each bike and battery as it arrives: green or red, with the reason."),
+            "dealer-receive",
         ),
         Task(
             _("Ship goods"),
@@ -204,18 +204,18 @@ TASKS: dict[str, list[Task]] = {
             _("Ship to your customers what you produced or received; receive the batteries shipped to you."),
             "dealer-shipments",
         ),
-        Task(_("Duty records"), DUTY_TEXT, "duty-ledger", MAKER_KINDS),
-        Task(
-            _("Recalls"),
-            _("Recall a model's units produced in a range, and follow the remedies."),
-            "recall-list",
-            MAKER_KINDS,
         Task(
             _("Cabinets and swaps"),
             _("Your swap cabinets, the swaps they reported and their alarms."),
             "charging-operator",
             frozenset({OrganizationKind.CHARGING_OPERATOR}),
         ),
+        Task(_("Duty records"), DUTY_TEXT, "duty-ledger", MAKER_KINDS),
+        Task(
+            _("Recalls"),
+            _("Recall a model's units produced in a range, and follow the remedies."),
+            "recall-list",
+            MAKER_KINDS,
         ),
         Task(
             _("Credit record"), _("What the regulator reports about you to the public credit platform."), "credit-mine"

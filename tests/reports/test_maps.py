@@ -181,7 +181,9 @@ def test_a_district_twice_an_unknown_region_or_a_missing_file_is_refused(tmp_pat
     with pytest.raises(CommandError, match="no region 999900"):
         call_command("load_region_map", "999900", str(path))
     with pytest.raises(CommandError, match="has no subdivisions"):
-        call_command("load_region_map", "371402", str(path))  # a county: nothing below it to draw
+        call_command("load_region_map", "371402001", str(path))  # a street (新湖街道): nothing below it to draw
+    with pytest.raises(CommandError, match="matches no subdivision"):
+        call_command("load_region_map", "371402", str(path))  # a district's streets: the file draws the counties
     with pytest.raises(CommandError, match="no file"):
         call_command("load_region_map", "371400", str(tmp_path / "absent.geojson"))
     assert not RegionMap.objects.exists()

@@ -271,7 +271,13 @@ def drain_outbox(limit: int = BATCH) -> int:
     )
     if not messages:
         return 0
-    events = list(LifecycleEvent.objects.filter(id__in=[m.event_id for m in messages]))
+    # The ledger is partitioned by recorded_at: bounding it by the messages' times reads only their partitions.
+    recorded = [m.event_recorded_at for m in messages]
+    events = list(
+        LifecycleEvent.objects.filter(
+            id__in=[m.event_id for m in messages], recorded_at__range=(min(recorded), max(recorded))
+        )
+    )
     rollups.events_add(events)  # the day's figures, in the same transaction as the messages' publication
     raise_findings(
         [(Source(event.occurred_at, event.pk, event.recorded_at), finding) for event, finding in evaluate(events)]

@@ -441,7 +441,9 @@ def _close_the_loop(raised: list[int], orgs, clock: Clock, rng: random.Random, f
 
 def _backdate_steps(alert: Alert, steps: list[Step], sla: dt.timedelta) -> None:
     """Move the steps just taken (and the alert's deadline and closure) to the times of the script."""
-    taken = list(alert.transitions.exclude(action="dispatch").order_by("id"))
+    # The steps just taken, the last of their kinds: not the engine's repeats or a sweep's escalations before them.
+    taken = list(alert.transitions.filter(action__in={step.action for step in steps}).order_by("-id")[: len(steps)])
+    taken.reverse()
     due, closed_at = alert.dispatched_at + sla, None
     for transition, step in zip(taken, steps, strict=True):
         if step.at is None:  # today's steps keep their time

@@ -184,6 +184,7 @@ def raise_findings(findings: list[tuple[Source, Finding]]) -> list[Alert]:
             "organization_id",
             "created_at",
             "dispatch_due_at",
+            "due_at",
         )
     )
     dispatch_record(created, router, now)
@@ -236,6 +237,8 @@ def dispatch_record(alerts: list[Alert], router: Router, now) -> None:
             AlertTransition(
                 alert=alert,
                 action="dispatch",
+                at=alert.dispatched_at,
+                due_at=alert.due_at,
                 from_status=Alert.Status.NEW,
                 to_status=Alert.Status.DISPATCHED,
                 note=regulator.name if regulator else "no regulator for this region",

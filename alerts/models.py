@@ -6,6 +6,7 @@ import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Organization, User
@@ -178,7 +179,7 @@ class AlertTransition(models.Model):
         Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     note = models.TextField(_("note"), blank=True)
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
     # The closure deadline in force when the step was taken (reopening and escalation move it): whether a closure
     # met its deadline is a fact of that moment, which the rollups and their nightly re-derivation both read.
     due_at = models.DateTimeField(_("deadline at the time"), null=True, blank=True)

@@ -69,7 +69,7 @@ DEMO_ORGS = [
             ("repair_dc3", "德城区广川电动车快修部", K.REPAIR_SHOP, "371402"),
             ("repair_dc4", "德城区新华电动车维修服务中心", K.REPAIR_SHOP, "371402"),
             ("recycler_dc", "德州市德城区恒通再生资源回收站", K.RECYCLER, "371402"),
-            ("charging_dc", "德州市安充智能充电服务有限公司", K.CHARGING_OPERATOR, "371402"),
+            ("charging_dc", "德州市安充智能充电服务有限公司", K.CHARGING_OPERATOR, "371481"),
             ("dealer_lc2", "陵城区丰华电动车销售部", K.DEALER, "371403"),
             ("repair_lc", "陵城区安达电动车维修部", K.REPAIR_SHOP, "371403"),
             ("dealer_nj", "宁津县永兴电动车行", K.DEALER, "371422"),
@@ -91,6 +91,7 @@ DEMO_ORGS = [
             ("dealer_yc2", "禹城市惠民电动车销售部", K.DEALER, "371482"),
             ("repair_yc2", "禹城市市中电动车维修部", K.REPAIR_SHOP, "371482"),
             ("repair_yc3", "禹城市长城电动车维修店", K.REPAIR_SHOP, "371482"),
+            ("repair_dc5", "德城区新河路电动车维修部", K.REPAIR_SHOP, "371402"),
         )
     ),
 ]

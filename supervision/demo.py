@@ -9,7 +9,7 @@
   (every task done, hazards and actions taken, one hazard rectified and verified) and this month (one done, the
   rest to do); 德州市's one-off check of repair shops made twelve days ago, three done and two overdue.
 
-- Sampling and recall (监督抽查、召回): four batches sampled in the last weeks, one of 德骑 S2 failed at the 德城区
+- Sampling and recall (监督抽查、召回): four batches sampled in the last weeks, one of 德骑 S2 failed at a 乐陵市
   dealer; 德骑 recalled every S2 a fortnight ago, and the 德城区 dealer and repair shop have remedied some since.
 
 Deterministic and idempotent: which records are late or missing follows from the enterprise and the period, and
@@ -275,11 +275,11 @@ DEMO_BATCHES = [
     ("dc_regulator", "maker_dz", "vehicle", "DQ-S1", "DC-CC-2026-031", 40, [], "SDQI-2026-0412"),
     ("dz_regulator", "battery_maker", "battery", "LD-4820L", "DZ-CC-2026-017", 33, [], "SDQI-2026-0388"),
     (
-        "dc_regulator",
-        "dealer_dc",
+        "dz_regulator",
+        "dealer_ll",
         "vehicle",
         "DQ-S2",
-        "DC-CC-2026-044",
+        "DZ-CC-2026-044",
         21,
         ["最高车速（实测 31 km/h，限值 25 km/h）", "防篡改设计（控制器限速参数可被改写）"],
         "SDQI-2026-0527",
@@ -287,14 +287,14 @@ DEMO_BATCHES = [
     ("bl_regulator", "dealer_bl", "vehicle", "AX-M3", "BL-CC-2026-009", 15, [], "ZJQI-2026-1130"),
 ]
 DEMO_RECALL_REASON = (
-    "控制器限速程序缺陷：部分车辆最高车速可超过 25 km/h（监督抽查批次 DC-CC-2026-044 不合格）。"
+    "控制器限速程序缺陷：部分车辆最高车速可超过 25 km/h（监督抽查批次 DZ-CC-2026-044 不合格）。"
     "请到销售商或维修点刷写控制器程序并复测车速，费用由生产企业承担。"
 )
 DEMO_REMEDIES = 40  # of the recall's units, remedied by the dealer and the repair shop of 德城区 so far
 
 
 def seed_sampling(orgs: dict[str, Organization], *, today: dt.date | None = None) -> dict[str, int]:
-    """The demo's sampled batches: three passed, one of 德骑 S2 failed at the dealer (its alert raised, the vehicle
+    """The demo's sampled batches: three passed, one of 德骑 S2 failed at a 乐陵市 dealer (its alert raised, the vehicle
     category raised to high)."""
     from alerts.engine import drain_alert_requests
     from supervision.models import SamplingBatch

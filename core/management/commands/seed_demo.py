@@ -21,6 +21,7 @@ class Command(BaseCommand):
         from reports import demo as reports_demo
         from supervision import demo as supervision_demo
         from vehicles import demo as chain_demo
+        from vehicles import demo_stolen
 
         clock = demo.Clock.start()  # the year of history ends here, whatever time its seeding takes
         orgs = demo.seed()
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         self.stdout.write(f"demo trade-ins: {demo_trade_ins.seed(orgs, clock)} across 北仑区's streets")
         self.stdout.write(f"demo cabinets: {charging_demo.seed(orgs, clock)}")
         self.stdout.write(f"demo alerts: {alerts_demo.seed(orgs, clock)}")
+        self.stdout.write(f"demo stolen bikes: {demo_stolen.seed(orgs, clock)} reported to 德州市公安局")
         self.stdout.write(f"demo supervision: {supervision_demo.seed(orgs, today=clock.today)}")
         history = reports_demo.seed(clock)
         if history is not None:

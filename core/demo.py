@@ -102,7 +102,7 @@ DEMO_USERS = [
     ("dz_regulator", "dz_msa", "admin", "德州市市场监督管理局: city regulator"),
     ("dc_regulator", "dc_msa", "staff", "德城区市场监督管理局: district regulator"),
     ("lc_regulator", "lc_msa", "staff", "陵城区市场监督管理局: district regulator"),
-    ("dz_police", "dz_police", "staff", "德州市公安局: police department"),
+    ("dz_police", "dz_police", "staff", "德州市公安局: police department (stolen bikes)"),
     ("dz_fire", "dz_fire", "admin", "德州市消防救援支队: fire department"),
     ("bl_regulator", "bl_msa", "admin", "北仑区市场监督管理局: district regulator in 宁波"),
     ("maker", "maker_dz", "admin", "德州德骑电动车: vehicle manufacturer"),
@@ -115,6 +115,7 @@ DEMO_USERS = [
     ("repair_yc", "repair_yc", "admin", "禹城市老王电动车维修店: repair shop without a filed qualification"),
     ("recycler", "recycler_dz", "admin", "德州市绿源再生资源回收: recycler"),
     ("repair_ll", "repair_ll", "admin", "乐陵市速达电动车维修部: repair shop that turned risk in the last month"),
+    ("charging_dc", "charging_dc", "admin", "德州市安充智能充电: charging and swap operator"),
 ]
 
 DEMO_LOGINS = [(username, DEMO_PASSWORD, description) for username, _, _, description in DEMO_USERS]

@@ -32,9 +32,7 @@ from supervision import views_inspections  # noqa: E402  (kept with its routes)
 urlpatterns += [
     path("inspections/", views_inspections.task_list, name="work-inspections"),
     path("inspections/<int:pk>/", views_inspections.task_detail, name="work-inspection"),
-    path(
-        "inspections/<int:pk>/photos/<int:photo_pk>/", views_inspections.task_photo, name="work-inspection-photo"
-    ),
+    path("inspections/<int:pk>/photos/<int:photo_pk>/", views_inspections.task_photo, name="work-inspection-photo"),
     path("plans/", views_inspections.plans, name="work-plans"),
     path("plans/new/", views_inspections.plan_new, name="work-plan-new"),
     path("ledger/", views_inspections.ledger, name="work-ledger"),

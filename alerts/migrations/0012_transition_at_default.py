@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('alerts', '0011_department_concerned'),
+        ("alerts", "0011_department_concerned"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='alerttransition',
-            name='at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='at'),
+            model_name="alerttransition",
+            name="at",
+            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name="at"),
         ),
     ]

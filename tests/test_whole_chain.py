@@ -1,10 +1,10 @@
 """The whole chain through the API, one bike from the battery maker on: battery maker → vehicle maker (bulk
-production with the batteries fitted at the factory) → dealer (receives the bikes with their batteries) → sale;
-the bike's ledger verifies at the end. Outsiders knock at each step.
+production with the batteries fitted at the factory) → dealer (receives the bikes with their batteries) → sale →
+a swap in a charging cabinet → a repair → the owner trades it in for another of the bikes → the recycler takes it
+back; the bike's ledger verifies at the end and exports as a valid EPCIS document. Outsiders knock at each step.
 
-The walk is a list of steps over one shared `Walk`. The rest of the chain joins by adding steps to `STEPS`, in the
-order the bike lives them (after the sale: swap in a charging cabinet, repair, trade-in, the recycler, the EPCIS
-export); `test_the_ledger_of_the_walk_verifies` checks whatever chain the steps made.
+The walk is a list of steps over one shared `Walk`, in the order the bike lives them (`STEPS`);
+`test_the_ledger_of_the_walk_verifies` checks the chain the steps made.
 """
 
 from __future__ import annotations
@@ -17,15 +17,19 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
+from core.models import OrganizationKind
+from dealers.models import TradeIn
 from tests.chain import BUYER, Chain
-from tests.conftest import api_client
+from tests.conftest import _member, api_client
+from tests.dealers.trade_in_world import counter_for
 from tests.shipping import receive, ship
 from vehicles.ledger import chain_verify
-from vehicles.models import Battery, Vehicle
+from vehicles.models import Battery, Registration, Vehicle
 
 PRODUCED_ON = "2026-03-01"
 EPCIS_SCHEMA = json.loads((Path(__file__).parent / "data" / "epcis" / "EPCIS-JSON-Schema.json").read_text())
-BIKES = 2
+BIKES = 3  # one sold, one sold in its place at the trade-in, one left in stock
+OPERATOR_PACK = "LDWALKOP00000001"  # a charging operator's shared battery, from the same battery maker
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Walk:
     frame_nos: list[str] = field(default_factory=list)
     shipments: dict[str, int] = field(default_factory=dict)  # which leg → shipment id
     sold: str = ""  # the frame number of the bike sold
+    station: str = ""  # the charging operator's cabinet code
 
     @property
     def bike(self) -> Vehicle:
@@ -128,6 +133,95 @@ def dealer_sells_a_bike(walk: Walk) -> None:
     assert (bike.status, Battery.objects.get(serial=serial).vehicle_id) == ("registered", bike.pk)
 
 
+def the_owner_swaps_its_battery_in_a_charging_cabinet(walk: Walk) -> None:
+    """A charging operator of 德城区 gets a shared pack from the battery maker by shipment, registers a cabinet, and
+    reports the swap in which the owner put the bike's battery in and took the pack out."""
+    chain = walk.chain
+    operator = _member(OrganizationKind.CHARGING_OPERATOR, "371402", name="德州市安充智能充电服务有限公司")
+    other_operator = _member(OrganizationKind.CHARGING_OPERATOR, "330206", name="宁波北仑快换能源有限公司")
+    pack = {"model": chain.battery_model.code, "items": [{"serial": OPERATOR_PACK, "produced_on": PRODUCED_ON}]}
+    assert api_client(chain.battery_maker).post("/api/v1/batteries/bulk/", pack, format="json").status_code == 201
+    assert ship(chain.battery_maker, operator.organization, serials=[OPERATOR_PACK]).status_code == 201
+    received = receive(operator, chain.battery_maker.organization, serials=[OPERATOR_PACK])
+    assert [item["verdict"] for item in received.json()["items"]] == ["accepted"]
+
+    cabinet = {"code": "DZ-DC-001", "name": "新湖大街换电柜", "region_code": "371402", "address": "新湖大街 1 号"}
+    response = api_client(operator).post("/api/v1/swap-stations/", cabinet, format="json")
+    assert response.status_code == 201, response.json()
+    walk.station = cabinet["code"]
+    swap = {
+        "station": walk.station,
+        "battery_in": walk.serials[0],
+        "battery_out": OPERATOR_PACK,
+        "occurred_at": "2026-04-02T08:30:00",
+        "temperature_c": 31.5,
+        "voltage_v": "52.40",
+        "alarm": "none",
+    }
+    # another operator's platform cannot report a swap in this operator's cabinet
+    other = api_client(other_operator).post("/api/v1/swap-events/", {"items": [swap]}, format="json")
+    assert other.status_code == 201 and other.json() == {
+        "accepted": 0,
+        "rejected": [{"index": 0, "code": "unknown_station"}],
+    }
+    response = api_client(operator).post("/api/v1/swap-events/", {"items": [swap]}, format="json")
+    assert response.status_code == 201 and response.json() == {"accepted": 1, "rejected": []}
+    swapped = walk.bike.events.get(type="swapped")
+    assert (swapped.payload["direction"], swapped.battery.serial) == ("in", walk.serials[0])
+
+
+def a_repair_shop_repairs_the_bike(walk: Walk) -> None:
+    chain, bike = walk.chain, walk.bike
+    shop = _member(OrganizationKind.REPAIR_SHOP, "371402", name="德城区诚信电动车维修部")
+    body = {"frame_no": bike.frame_no, "kind": "brake_tyre", "notes": "更换刹车片"}
+    # naming the frame number is not showing the bike: the same answer as an unknown one
+    refused = api_client(shop).post("/api/v1/repairs/", body, format="json")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_vehicle"
+    response = api_client(shop).post("/api/v1/repairs/", {**body, "vehicle_code": bike.code}, format="json")
+    assert response.status_code == 201, response.json()
+    assert (
+        api_client(chain.world.other_city_regulator).get(f"/api/v1/repairs/{response.json()['id']}/").status_code == 404
+    )
+
+
+def the_owner_trades_the_bike_in_for_another(walk: Walk) -> None:
+    """At the dealer's counter, the old bike shown by its QR code, the same owner's data reused, the subsidy of
+    德城区's policy for a new-standard bike."""
+    chain, old = walk.chain, walk.bike
+    counter_for(chain)  # 德城区's subsidy policy
+    body = {
+        "old": {"frame_no": old.frame_no, "vehicle_code": old.code},
+        "subsidy_yuan": "200.00",
+        "sale": {"frame_no": walk.frame_nos[1], "battery_serials": [walk.serials[1]]},
+    }
+    # another dealer does not have the new bike: refused, and the old registration stays active
+    other = api_client(chain.world.other_dealer).post("/api/v1/trade-ins/", body, format="json")
+    assert other.status_code == 409 and Registration.objects.get(vehicle=old).status == "active"
+    response = api_client(chain.world.dealer).post("/api/v1/trade-ins/", body, format="json")
+    assert response.status_code == 201, response.json()
+    traded = response.json()
+    assert (traded["old"]["kind"], traded["old"]["status"], traded["subsidy_yuan"]) == (
+        "new_standard",
+        "cancelled",
+        200,
+    )
+    new = Vehicle.objects.get(frame_no=walk.frame_nos[1])
+    assert new.registrations.get(status="active").owner_id == Registration.objects.get(vehicle=old).owner_id
+
+
+def the_recycler_takes_the_old_bike_back(walk: Walk) -> None:
+    old = walk.bike
+    recycler = _member(OrganizationKind.RECYCLER, "371402", name="德州市绿源再生资源回收有限公司")
+    body = {"kind": "vehicle", "ref": old.frame_no, "disposal": "dismantle"}
+    refused = api_client(recycler).post("/api/v1/recycling/", {**body, "vehicle_code": "WRONG"}, format="json")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "unknown_item"
+    response = api_client(recycler).post("/api/v1/recycling/", {**body, "vehicle_code": old.code}, format="json")
+    assert response.status_code == 201, response.json()
+    old.refresh_from_db()
+    assert (old.status, old.holder_id) == ("recycled", recycler.organization_id)
+    assert TradeIn.objects.get(old_vehicle=old).handed_over_at is not None
+
+
 def the_bikes_ledger_exports_as_epcis(walk: Walk) -> None:
     """The last step, whatever came before: the whole ledger as a schema-valid EPCIS 2.0 document, one event per
     step in the ledger's order, to the regulator of the owner's district and to no outsider."""
@@ -155,6 +249,10 @@ STEPS: list[Callable[[Walk], None]] = [
     vehicle_maker_ships_the_bikes_to_the_dealer,
     dealer_receives_the_bikes_with_their_batteries,
     dealer_sells_a_bike,
+    the_owner_swaps_its_battery_in_a_charging_cabinet,
+    a_repair_shop_repairs_the_bike,
+    the_owner_trades_the_bike_in_for_another,
+    the_recycler_takes_the_old_bike_back,
     the_bikes_ledger_exports_as_epcis,  # stays last
 ]
 
@@ -181,6 +279,12 @@ def test_the_ledger_of_the_walk_verifies(walked):
         "received",
         "sold",
         "registered",
+        "swapped",  # its battery put into the operator's cabinet
+        "repaired",
+        "registration_cancelled",  # the trade-in: 以旧换新
+        "traded_in",
+        "battery_removed",  # at the recycler, who dismantles it
+        "recycled",
     ]
     assert chain_verify(bike).valid
     for serial in walked.serials:
@@ -205,7 +309,7 @@ def test_the_ledger_of_the_walk_verifies(walked):
 def test_the_unsold_bike_waits_in_the_dealers_stock_with_its_battery(walked):
     dealer = walked.chain.world.dealer
     stock = api_client(dealer).get("/api/v1/stock/").json()["results"]
-    assert [row["frame_no"] for row in stock] == walked.frame_nos[1:]
-    battery = Battery.objects.get(serial=walked.serials[1])
+    assert [row["frame_no"] for row in stock] == walked.frame_nos[2:]
+    battery = Battery.objects.get(serial=walked.serials[2])
     assert (battery.status, battery.holder_id) == ("fitted", dealer.organization_id)
-    assert chain_verify(Vehicle.objects.get(frame_no=walked.frame_nos[1])).valid
+    assert chain_verify(Vehicle.objects.get(frame_no=walked.frame_nos[2])).valid

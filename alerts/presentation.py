@@ -95,6 +95,14 @@ EVIDENCE_LABELS = {
     "sightings": gettext_lazy("Times seen in cabinets"),
     "occurrences": gettext_lazy("Times seen"),
     "repeats": gettext_lazy("Seen again while open"),
+    "batch_no": gettext_lazy("Batch number"),
+    "model_kind": gettext_lazy("Kind of product"),
+    "model": gettext_lazy("Model"),
+    "model_name": gettext_lazy("Model name"),
+    "sampled_at": gettext_lazy("Sampled on"),
+    "failed_items": gettext_lazy("Failed items"),
+    "lab_report_no": gettext_lazy("Lab report number"),
+    "regulator": gettext_lazy("Regulator"),
 }
 
 FINDING_TEXT = {
@@ -131,7 +139,8 @@ DIRECTIONS = {
     "in": gettext_lazy("put into the cabinet by a rider"),
     "out": gettext_lazy("taken out of the cabinet by a rider"),
 }
-ORGANIZATION_KEYS = ("shop", "dealer", "supplier", "enterprise")  # evidence keys that hold an organization's id
+# Evidence keys that hold an organization's id.
+ORGANIZATION_KEYS = ("shop", "dealer", "supplier", "enterprise", "regulator")
 # Where a stolen bike was seen besides its ledger's steps (alerts.rules.stolen_seen, vehicles.stolen).
 SEEN_IN = {"public_page_scan": gettext_lazy("a scan of its QR page by an enterprise")}
 
@@ -153,6 +162,8 @@ SOURCE_LABELS = {
     "duty": gettext_lazy("Missing duty record"),
     "inspection": gettext_lazy("Inspection task"),
     "scan": gettext_lazy("QR page scan"),
+    "swap": gettext_lazy("Swap record"),
+    "sampling": gettext_lazy("Supervisory sampling"),
 }
 
 
@@ -182,6 +193,12 @@ def _evidence_value(key: str, value, alert: Alert, names: dict[int, str]):
         return str(SEEN_IN.get(value) or dict(EventType.choices).get(value, value))
     if key == "seen_region":
         return region_names([value]).get(value, value)
+    if key == "failed_items" and isinstance(value, list):
+        return [str(item) for item in value]
+    if key == "model_kind" and alert.rule == RuleCode.SAMPLING_FAILED:
+        from supervision.models import ModelKind
+
+        return str(ModelKind(value).label) if value in ModelKind.values else str(value)
     if key == "duty" and alert.rule == RuleCode.DUTY_OVERDUE:
         from supervision.models import DutyKind
 

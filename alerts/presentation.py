@@ -151,6 +151,9 @@ def source_text(source: str) -> str:
     label = SOURCE_LABELS.get(kind)
     if kind in {"duty", "scan"}:  # duty:<period>:<enterprise>, scan:<day>:<enterprise>: the evidence names it
         ref = ref.partition(":")[0]
+    if kind == "proof":  # proof:<enterprise>:<yyyymmdd>: the day's failed proofs
+        day = ref.partition(":")[2]
+        ref = f"{day[:4]}-{day[4:6]}-{day[6:]}" if len(day) == 8 else day
     return _("%(what)s #%(ref)s") % {"what": label, "ref": ref} if label and ref else str(source)
 
 
@@ -164,6 +167,7 @@ SOURCE_LABELS = {
     "scan": gettext_lazy("QR page scan"),
     "swap": gettext_lazy("Swap record"),
     "sampling": gettext_lazy("Supervisory sampling"),
+    "proof": gettext_lazy("Failed proofs that a bike is at hand"),
 }
 
 

@@ -35,7 +35,7 @@ def test_the_demo_keeps_records_with_some_late_and_some_missing_and_runs_once(wo
     diligent = records.filter(organization=world.org("dealer"))
     neglectful = records.filter(organization=world.org("other_dealer"))
     assert diligent.filter(late=True).exists() and diligent.filter(late=False).exists()
-    assert neglectful.count() < diligent.count() / 2
+    assert neglectful.count() < diligent.count() * 0.7  # about 40% kept against about 92%
     for record in records.filter(late=True):
         assert timezone.localdate(record.filed_at) > record.period_end
     for record in records.filter(late=False):

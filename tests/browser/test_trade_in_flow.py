@@ -34,6 +34,8 @@ def test_dealer_trades_an_old_standard_bike_in_for_a_new_one(page_for, counter):
     expect(page.get_by_test_id("home-heading")).to_be_visible()
 
     page.locator('a[href="/dealer/trade-ins/new/"]').first.click()
+    page.wait_for_url("**/dealer/trade-ins/new/")
+    page.wait_for_load_state("load")  # the form's scripts are set up before the clerk types
     # The frame number alone is not enough: the bike must be shown to be at the counter.
     page.get_by_test_id("old").fill(old.frame_no)
     page.get_by_test_id("find").click()

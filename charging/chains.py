@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -22,6 +22,7 @@ from charging.models import SwapEvent
 from core.errors import Conflict
 from core.models import Organization
 from vehicles.ledger import OUTBOX_TOPIC, event_hash
+from vehicles.ledger_copy import EVENT_COLUMNS, OUTBOX_COLUMNS, ids_allocate, lines_copy, outbox_payload
 from vehicles.models import Battery, EventType, LifecycleEvent, OutboxMessage, Vehicle
 
 if TYPE_CHECKING:
@@ -89,13 +90,13 @@ def swaps_write(
 ) -> int:
     """Write the swaps (their ids set on them), their events and outbox messages, and move the chains' heads; the
     heads are locked (heads_lock). Returns how many events were written."""
-    for swap, swap_id in zip(swaps, _allocate_ids(cursor, SwapEvent, len(swaps)), strict=True):
+    for swap, swap_id in zip(swaps, ids_allocate(cursor, SwapEvent, len(swaps)), strict=True):
         swap.id = swap_id
     events = _chained_events(operator, swaps, batteries, vehicles, sightings)
-    event_ids = _allocate_ids(cursor, LifecycleEvent, len(events))
-    _copy(cursor, SwapEvent, _SWAP_COLUMNS, _swap_rows(operator, swaps, batteries, received_at))
-    _copy(cursor, LifecycleEvent, _EVENT_COLUMNS, _event_rows(events, event_ids, received_at))
-    _copy(cursor, OutboxMessage, _OUTBOX_COLUMNS, _outbox_rows(events, event_ids, received_at))
+    event_ids = ids_allocate(cursor, LifecycleEvent, len(events))
+    lines_copy(cursor, SwapEvent, _SWAP_COLUMNS, _swap_rows(operator, swaps, batteries, received_at))
+    lines_copy(cursor, LifecycleEvent, EVENT_COLUMNS, _event_rows(events, event_ids, received_at))
+    lines_copy(cursor, OutboxMessage, OUTBOX_COLUMNS, _outbox_rows(events, event_ids, received_at))
     _move_heads(cursor, Vehicle, events.vehicle_heads)
     _move_heads(cursor, Battery, events.battery_heads)
     return len(events)
@@ -105,28 +106,6 @@ def _array(values: Iterable) -> str:
     """A PostgreSQL array literal of values that need no quoting (ids, hashes, serials: [0-9A-Z-]); much cheaper
     than adapting thousands of Python values one by one."""
     return "{" + ",".join(map(str, values)) + "}"
-
-
-def _allocate_ids(cursor, model: type[Model], count: int) -> list[int]:
-    if not count:
-        return []
-    cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [model._meta.db_table, count]
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def _copy(cursor, model: type[Model], columns: Sequence[str], lines: Iterable[str], chunk: int = 2_000) -> None:
-    """COPY lines of text format, sent in chunks of lines."""
-    with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-        batch: list[str] = []
-        for line in lines:
-            batch.append(line)
-            if len(batch) == chunk:
-                copy.write("".join(batch))
-                batch.clear()
-        if batch:
-            copy.write("".join(batch))
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -230,21 +209,6 @@ _SWAP_COLUMNS = (
     "alarm",
     "received_at",
 )
-_EVENT_COLUMNS = (
-    "id",
-    "recorded_at",
-    "occurred_at",
-    "vehicle_id",
-    "battery_id",
-    "seq",
-    "type",
-    "organization_id",
-    "region_code",
-    "payload",
-    "prev_hash",
-    "hash",
-)
-_OUTBOX_COLUMNS = ("event_id", "event_recorded_at", "topic", "payload", "created_at")
 
 
 # Rows in COPY's text format, written as lines: every value here is a number, a code, a serial ([0-9A-Z-]), a
@@ -284,12 +248,8 @@ def _outbox_rows(events: ChainedEvents, event_ids: list[int], recorded_at: dt.da
     recorded = recorded_at.isoformat()
     for event_id, row in zip(event_ids, events.rows, strict=True):
         vehicle_id, battery_id, region = row[1], row[2], row[5]
-        vehicle = "null" if vehicle_id is None else vehicle_id
-        yield (
-            f"{event_id}\t{recorded}\t{OUTBOX_TOPIC}\t"
-            f'{{"event_id": {event_id}, "type": "{_SWAPPED}", "vehicle_id": {vehicle}, '
-            f'"battery_id": {battery_id}, "region_code": "{region}"}}\t{recorded}\n'
-        )
+        payload = outbox_payload(event_id, _SWAPPED, vehicle_id, battery_id, region)
+        yield f"{event_id}\t{recorded}\t{OUTBOX_TOPIC}\t{payload}\t{recorded}\n"
 
 
 def _move_heads(cursor, model: type[Model], heads: dict[int, tuple[int, str]]) -> None:

@@ -16,9 +16,8 @@ batteries take exactly the path they took before.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -32,7 +31,8 @@ from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
 from vehicles import codes, factory_fitting
-from vehicles.ledger import OUTBOX_TOPIC, canonical, event_hash, outbox_kick
+from vehicles.ledger import canonical, event_hash, outbox_kick
+from vehicles.ledger_copy import EVENT_COLUMNS, OUTBOX_COLUMNS, ids_allocate, outbox_row, rows_copy
 from vehicles.models import Battery, EventType, Fitment, LifecycleEvent, OutboxMessage, Vehicle
 
 MAX_ITEMS = 10_000
@@ -274,55 +274,11 @@ def _unique_violation(exc: IntegrityError) -> tuple[str | None, str | None]:
     return ("code" if "_code_" in (getattr(diag, "constraint_name", None) or "") else None), None
 
 
-def _allocate_ids(cursor, model: type[Model], count: int) -> list[int]:
-    cursor.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-        [model._meta.db_table, count],
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
-def _copy(cursor, model: type[Model], columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
 def _day_start(day: dt.date, cache: dict[dt.date, dt.datetime]) -> dt.datetime:
     moment = cache.get(day)
     if moment is None:
         moment = cache[day] = dt.datetime.combine(day, dt.time(), tzinfo=PRODUCTION_TZ)
     return moment
-
-
-_EVENT_COLUMNS = (
-    "id",
-    "recorded_at",
-    "occurred_at",
-    "vehicle_id",
-    "battery_id",
-    "seq",
-    "type",
-    "organization_id",
-    "region_code",
-    "payload",
-    "prev_hash",
-    "hash",
-)
-_OUTBOX_COLUMNS = ("event_id", "event_recorded_at", "topic", "payload", "created_at")
-
-
-def _outbox_rows(
-    event_ids: Sequence[int], head_ids: Sequence[int], *, head: str, region_code: str, recorded_at: dt.datetime
-) -> Iterator[tuple]:
-    """One message per event, with the payload event_append writes."""
-    vehicle, battery = ("%d", "null") if head == "vehicle" else ("null", "%d")
-    template = (
-        '{"event_id": %d, "type": "produced", '
-        f'"vehicle_id": {vehicle}, "battery_id": {battery}, "region_code": {json.dumps(region_code)}}}'
-    )
-    for event_id, head_id in zip(event_ids, head_ids, strict=True):
-        yield (event_id, recorded_at, OUTBOX_TOPIC, template % (event_id, head_id), recorded_at)
 
 
 def _copy_vehicles(
@@ -401,9 +357,9 @@ def _copy_vehicles(
             )
 
     with connection.cursor() as cursor:
-        ids = _allocate_ids(cursor, Vehicle, len(units))
-        event_ids = _allocate_ids(cursor, LifecycleEvent, len(units))
-        _copy(
+        ids = ids_allocate(cursor, Vehicle, len(units))
+        event_ids = ids_allocate(cursor, LifecycleEvent, len(units))
+        rows_copy(
             cursor,
             Vehicle,
             (
@@ -424,12 +380,15 @@ def _copy_vehicles(
             ),
             vehicle_rows(ids),
         )
-        _copy(cursor, LifecycleEvent, _EVENT_COLUMNS, event_rows(ids, event_ids))
-        _copy(
+        rows_copy(cursor, LifecycleEvent, EVENT_COLUMNS, event_rows(ids, event_ids))
+        rows_copy(
             cursor,
             OutboxMessage,
-            _OUTBOX_COLUMNS,
-            _outbox_rows(event_ids, ids, head="vehicle", region_code=region_code, recorded_at=recorded_at),
+            OUTBOX_COLUMNS,
+            (
+                outbox_row(event_id, EventType.PRODUCED, vehicle_id, None, region_code, recorded_at)
+                for event_id, vehicle_id in zip(event_ids, ids, strict=True)
+            ),
         )
         if fitting_events:
             _copy_fitments(cursor, maker=maker, vehicle_ids=ids, events=fitting_events, recorded_at=recorded_at)
@@ -447,11 +406,11 @@ def _copy_fitments(
     fitment rows, and the batteries fitted and held with their bike (one UPDATE)."""
     region_code = maker.region_id
     pairs = [(vehicle_ids[index], event) for index in sorted(events) for event in events[index]]
-    event_ids = _allocate_ids(cursor, LifecycleEvent, len(pairs))
-    _copy(
+    event_ids = ids_allocate(cursor, LifecycleEvent, len(pairs))
+    rows_copy(
         cursor,
         LifecycleEvent,
-        _EVENT_COLUMNS,
+        EVENT_COLUMNS,
         (
             (
                 event_id,
@@ -470,20 +429,16 @@ def _copy_fitments(
             for event_id, (vehicle_id, (battery, seq, prev_hash, digest)) in zip(event_ids, pairs, strict=True)
         ),
     )
-    message = (
-        '{"event_id": %d, "type": "battery_fitted", '
-        f'"vehicle_id": %d, "battery_id": %d, "region_code": {json.dumps(region_code)}}}'
-    )
-    _copy(
+    rows_copy(
         cursor,
         OutboxMessage,
-        _OUTBOX_COLUMNS,
+        OUTBOX_COLUMNS,
         (
-            (event_id, recorded_at, OUTBOX_TOPIC, message % (event_id, vehicle_id, event[0].id), recorded_at)
+            outbox_row(event_id, EventType.BATTERY_FITTED, vehicle_id, event[0].id, region_code, recorded_at)
             for event_id, (vehicle_id, event) in zip(event_ids, pairs, strict=True)
         ),
     )
-    _copy(
+    rows_copy(
         cursor,
         Fitment,
         ("battery_id", "vehicle_id", "fitted_at", "fitted_by_id"),
@@ -562,9 +517,9 @@ def _copy_batteries(
             )
 
     with connection.cursor() as cursor:
-        ids = _allocate_ids(cursor, Battery, len(units))
-        event_ids = _allocate_ids(cursor, LifecycleEvent, len(units))
-        _copy(
+        ids = ids_allocate(cursor, Battery, len(units))
+        event_ids = ids_allocate(cursor, LifecycleEvent, len(units))
+        rows_copy(
             cursor,
             Battery,
             (
@@ -584,10 +539,13 @@ def _copy_batteries(
             ),
             battery_rows(ids),
         )
-        _copy(cursor, LifecycleEvent, _EVENT_COLUMNS, event_rows(ids, event_ids))
-        _copy(
+        rows_copy(cursor, LifecycleEvent, EVENT_COLUMNS, event_rows(ids, event_ids))
+        rows_copy(
             cursor,
             OutboxMessage,
-            _OUTBOX_COLUMNS,
-            _outbox_rows(event_ids, ids, head="battery", region_code=region_code, recorded_at=recorded_at),
+            OUTBOX_COLUMNS,
+            (
+                outbox_row(event_id, EventType.PRODUCED, None, battery_id, region_code, recorded_at)
+                for event_id, battery_id in zip(event_ids, ids, strict=True)
+            ),
         )

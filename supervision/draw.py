@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -14,39 +13,17 @@ from django.utils import timezone
 
 from core.models import Organization, Region
 from reports.models import EnterpriseGrade
-from supervision.models import InspectionPlan, InspectionTask
+from supervision.duty_periods import Period, period_of
+from supervision.models import DutyKind, InspectionPlan, InspectionTask
 
 Frequency = InspectionPlan.Frequency
 
 
-@dataclass(frozen=True)
-class Period:
-    """One period of a plan: its key as stored on the tasks ("2026-W48", "2026-11", or the day of a one-off plan)
-    and its first and last day."""
-
-    key: str
-    start: dt.date
-    end: dt.date
-
-
-def period_of(frequency: str, day: dt.date) -> Period:
-    """The period of `frequency` that `day` falls in: its ISO week, its month, or the day itself (a one-off)."""
-    if frequency == Frequency.WEEKLY:
-        year, week, weekday = day.isocalendar()
-        monday = day - dt.timedelta(days=weekday - 1)
-        return Period(f"{year}-W{week:02d}", monday, monday + dt.timedelta(days=6))
-    if frequency == Frequency.MONTHLY:
-        first = day.replace(day=1)
-        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        return Period(f"{first:%Y-%m}", first, last)
-    return Period(day.isoformat(), day, day)
-
-
 def plan_period(plan: InspectionPlan, now: dt.datetime) -> Period:
-    """The plan's period at `now`; a one-off plan has one period only, the day it was made."""
-    created = timezone.localdate(plan.created_at)
+    """The plan's period at `now`, as the duties count them: its ISO week ("2026-W48") or month ("2026-11"); a
+    one-off plan has one period only, the day it was made. The period's code is the one stored on the tasks."""
     if plan.frequency == Frequency.ONCE:
-        return period_of(Frequency.ONCE, created)
+        return period_of(DutyKind.DAILY, timezone.localdate(plan.created_at))
     return period_of(plan.frequency, timezone.localdate(now))
 
 
@@ -103,7 +80,7 @@ def inspection_plan_draw(*, plan: InspectionPlan, now: dt.datetime | None = None
             _DRAW,
             {
                 "plan": plan.pk,
-                "period": period.key,
+                "period": period.code,
                 "open": InspectionTask.Status.OPEN,
                 "due": due_at(plan, period),
                 "now": now,
@@ -112,7 +89,7 @@ def inspection_plan_draw(*, plan: InspectionPlan, now: dt.datetime | None = None
                 "active": Organization.Status.ACTIVE,
                 "weighted": plan.risk_weighted,
                 "risk": EnterpriseGrade.Grade.RISK,
-                "seed": draw_seed(plan.pk, period.key),
+                "seed": draw_seed(plan.pk, period.code),
                 "limit": plan.sample_size,  # NULL: LIMIT ALL
             },
         )

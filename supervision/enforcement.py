@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from alerts.models import Alert, AlertTransition, RuleCode
 from core.errors import InvalidInput
+from reports.models import AlertDay
 from supervision.models import DutyRecord, EnforcementAction, InspectionTask, Recall, RecallItem, SamplingBatch
 
 Kind = EnforcementAction.Kind
@@ -54,7 +55,7 @@ def enforcement_figures(prefix: str, first: dt.date, last: dt.date, rules: tuple
     - sampling_batches, sampling_failed: the sampling batches sampled in the range;
     - recalls: the recalls begun in the range by the region, or with units in it;
     - duty_records: the duty records of periods starting in the range; duty_overdue: DUTY_OVERDUE alerts raised
-      in the range.
+      in the range, read from the alerts' daily rollup (reports.AlertDay).
 
     `rules`: the alert rules the caller reads (a department: those of its subscriptions; None: all)."""
     start, end = _start(first), _start(last + dt.timedelta(days=1))
@@ -90,13 +91,14 @@ def enforcement_figures(prefix: str, first: dt.date, last: dt.date, rules: tuple
     ).count()
     reads = set(rules) if rules is not None else {RuleCode.INSPECTION_HAZARD, RuleCode.DUTY_OVERDUE}
     hazards_rectified = _hazards_rectified(prefix, start, end) if RuleCode.INSPECTION_HAZARD in reads else 0
-    duty_overdue = (
-        Alert.objects.filter(
-            region_code__startswith=prefix, rule=RuleCode.DUTY_OVERDUE, created_at__gte=start, created_at__lt=end
-        ).count()
-        if RuleCode.DUTY_OVERDUE in reads
-        else 0
-    )
+    duty_overdue = 0
+    if RuleCode.DUTY_OVERDUE in reads:
+        duty_overdue = (
+            AlertDay.objects.filter(
+                region_code__startswith=prefix, rule=RuleCode.DUTY_OVERDUE, day__gte=first, day__lte=last
+            ).aggregate(raised=Sum("raised"))["raised"]
+            or 0
+        )
     return {
         "inspections": tasks["inspections"],
         "enterprises_inspected": tasks["enterprises_inspected"],

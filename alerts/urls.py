@@ -2,12 +2,12 @@
 
 from django.urls import path
 
-from alerts import subscription_views, views
+from alerts import subscription_views, views, views_inbox
 
 urlpatterns = [
-    path("", views.inbox, name="alerts-inbox"),
-    path("rows/", views.inbox_rows, name="alerts-inbox-rows"),
-    path("bulk/", views.bulk, name="alerts-bulk"),
+    path("", views_inbox.inbox, name="alerts-inbox"),
+    path("rows/", views_inbox.inbox_rows, name="alerts-inbox-rows"),
+    path("bulk/", views_inbox.bulk, name="alerts-bulk"),
     path("mine/", views.mine, name="alerts-mine"),
     path("<int:pk>/", views.detail, name="alert-detail"),
     path("<int:pk>/photos/<int:attachment_pk>/", views.attachment, name="alert-attachment"),

@@ -174,7 +174,7 @@ def test_inbox_filters(chain, alert, other_alert, shop, sold):
 
 
 def test_inbox_paginates(chain, alert, other_alert, monkeypatch):
-    monkeypatch.setattr("alerts.views.PAGE_SIZE", 1)
+    monkeypatch.setattr("alerts.views_inbox.PAGE_SIZE", 1)
     client = _client(chain.world.city_regulator)
     first = _html(client.get("/alerts/"))
     assert _ids(first) == [other_alert.pk] and 'data-testid="pager"' in first

@@ -2,9 +2,9 @@
 
 A request carries up to 10,000 items of one model (a file uploaded from the maker's page up to 100,000). Every
 item is checked in Python first and every bad row is reported by its index. Then, in one transaction, the rows,
-their `produced` ledger events and the outbox messages are written with COPY. Ids come from the tables' sequences
-up front, so each event can name its vehicle or battery and each outbox message its event. Rows are streamed from
-generators, so no COPY buffer or ORM object is built per row.
+their `produced` ledger events and the outbox messages are written with COPY (production_copy.py). Ids come from
+the tables' sequences up front, so each event can name its vehicle or battery and each outbox message its event.
+Rows are streamed from generators, so no COPY buffer or ORM object is built per row.
 
 A vehicle maker may name the batteries it fits at the factory (`battery_serials` of a vehicle item): batteries it
 holds in stock, received from their maker (dealers/shipments.py), of a model certified for the vehicle model (标配).
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Sequence
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Sequence
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
@@ -31,13 +30,12 @@ from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, PermissionRefused
 from core.models import Organization, OrganizationKind, User
 from vehicles import codes, factory_fitting
-from vehicles.ledger import canonical, event_hash, outbox_kick
-from vehicles.ledger_copy import EVENT_COLUMNS, OUTBOX_COLUMNS, ids_allocate, outbox_row, rows_copy
-from vehicles.models import Battery, EventType, Fitment, LifecycleEvent, OutboxMessage, Vehicle
+from vehicles.ledger import outbox_kick
+from vehicles.models import Battery, Vehicle
+from vehicles.production_copy import PRODUCTION_TZ, batteries_copy, vehicles_copy
 
 MAX_ITEMS = 10_000
-# The production day is a calendar day in China; its event happens at the start of that day.
-PRODUCTION_TZ = ZoneInfo("Asia/Shanghai")
+# The production day is a calendar day in China (PRODUCTION_TZ); its event happens at the start of that day.
 # Frame numbers carry a 20xx year; earlier dates are typing errors (and year 1 would not survive UTC).
 EARLIEST_PRODUCTION = dt.date(2000, 1, 1)
 MOTOR_NO_MAX = Vehicle._meta.get_field("motor_no").max_length
@@ -102,7 +100,7 @@ def vehicles_produce(*, actor: User, model_code: str, items: Sequence, max_items
 
     recorded_at = timezone.now()
     _write_all_or_nothing(
-        lambda: _copy_vehicles(maker=maker, model=model, units=units, recorded_at=recorded_at, fitted=fitted),
+        lambda: vehicles_copy(maker=maker, model=model, units=units, recorded_at=recorded_at, fitted=fitted),
         first_index,
     )
     data = {"model": model.code, "count": len(units)}
@@ -146,7 +144,8 @@ def batteries_produce(*, actor: User, model_code: str, items: Sequence, max_item
 
     recorded_at = timezone.now()
     _write_all_or_nothing(
-        lambda: _copy_batteries(maker=maker, model=model, units=units, recorded_at=recorded_at), first_index
+        lambda: batteries_copy(maker=maker, model=model, units=units, recorded_at=recorded_at),
+        first_index,
     )
     audit_record(
         actor=actor, action="batteries.produced", target=model, data={"model": model.code, "count": len(units)}
@@ -272,280 +271,3 @@ def _unique_violation(exc: IntegrityError) -> tuple[str | None, str | None]:
         return match["column"], match["value"]
     # A server set to another language words the detail differently; the constraint's name still tells.
     return ("code" if "_code_" in (getattr(diag, "constraint_name", None) or "") else None), None
-
-
-def _day_start(day: dt.date, cache: dict[dt.date, dt.datetime]) -> dt.datetime:
-    moment = cache.get(day)
-    if moment is None:
-        moment = cache[day] = dt.datetime.combine(day, dt.time(), tzinfo=PRODUCTION_TZ)
-    return moment
-
-
-def _copy_vehicles(
-    *,
-    maker: Organization,
-    model: VehicleModel,
-    units: list[tuple[str, str, dt.date]],
-    recorded_at: dt.datetime,
-    fitted: dict[int, list[factory_fitting.FittedBattery]] | None = None,
-) -> None:
-    region_code = maker.region_id
-    day_starts: dict[dt.date, dt.datetime] = {}
-    heads: list[str] = []
-    fitted = fitted or {}
-    # unit index → its battery_fitted events; filled as the vehicles are written, read after
-    fitting_events: dict[int, list[tuple[factory_fitting.FittedBattery, int, str, str]]] = {}
-
-    def payload(motor_no: str) -> dict:
-        return {"model": model.code, "motor_no": motor_no}
-
-    def vehicle_rows(ids: list[int]) -> Iterator[tuple]:
-        for index, (vehicle_id, (frame_no, motor_no, produced_on)) in enumerate(zip(ids, units, strict=True)):
-            # Exactly the hash event_append would write for the first event of this chain.
-            digest = event_hash(
-                prev_hash="",
-                seq=1,
-                type=EventType.PRODUCED.value,
-                occurred_at=_day_start(produced_on, day_starts),
-                frame_no=frame_no,
-                serial=None,
-                organization_id=maker.pk,
-                region_code=region_code,
-                payload=payload(motor_no),
-            )
-            heads.append(digest)
-            seq, head = 1, digest
-            if index in fitted:
-                events = fitting_events[index] = factory_fitting.fitted_events(
-                    frame_no, fitted[index], prev_hash=digest, maker=maker, recorded_at=recorded_at
-                )
-                seq, head = events[-1][1], events[-1][3]
-            yield (
-                vehicle_id,
-                frame_no,
-                motor_no,
-                model.pk,
-                maker.pk,
-                produced_on,
-                codes.public_code_new(),
-                Vehicle.Status.PRODUCED.value,
-                maker.pk,
-                region_code,
-                seq,
-                head,
-                recorded_at,
-                recorded_at,
-            )
-
-    def event_rows(ids: list[int], event_ids: list[int]) -> Iterator[tuple]:
-        for event_id, vehicle_id, (_frame_no, motor_no, produced_on), digest in zip(
-            event_ids, ids, units, heads, strict=True
-        ):
-            yield (
-                event_id,
-                recorded_at,
-                _day_start(produced_on, day_starts),
-                vehicle_id,
-                None,
-                1,
-                EventType.PRODUCED.value,
-                maker.pk,
-                region_code,
-                canonical(payload(motor_no)),
-                "",
-                digest,
-            )
-
-    with connection.cursor() as cursor:
-        ids = ids_allocate(cursor, Vehicle, len(units))
-        event_ids = ids_allocate(cursor, LifecycleEvent, len(units))
-        rows_copy(
-            cursor,
-            Vehicle,
-            (
-                "id",
-                "frame_no",
-                "motor_no",
-                "model_id",
-                "manufacturer_id",
-                "produced_on",
-                "code",
-                "status",
-                "holder_id",
-                "region_id",
-                "ledger_seq",
-                "ledger_head",
-                "created_at",
-                "updated_at",
-            ),
-            vehicle_rows(ids),
-        )
-        rows_copy(cursor, LifecycleEvent, EVENT_COLUMNS, event_rows(ids, event_ids))
-        rows_copy(
-            cursor,
-            OutboxMessage,
-            OUTBOX_COLUMNS,
-            (
-                outbox_row(event_id, EventType.PRODUCED, vehicle_id, None, region_code, recorded_at)
-                for event_id, vehicle_id in zip(event_ids, ids, strict=True)
-            ),
-        )
-        if fitting_events:
-            _copy_fitments(cursor, maker=maker, vehicle_ids=ids, events=fitting_events, recorded_at=recorded_at)
-
-
-def _copy_fitments(
-    cursor,
-    *,
-    maker: Organization,
-    vehicle_ids: list[int],
-    events: dict[int, list[tuple[factory_fitting.FittedBattery, int, str, str]]],
-    recorded_at: dt.datetime,
-) -> None:
-    """The factory fitments of the vehicles just written: their battery_fitted events with outbox messages, the
-    fitment rows, and the batteries fitted and held with their bike (one UPDATE)."""
-    region_code = maker.region_id
-    pairs = [(vehicle_ids[index], event) for index in sorted(events) for event in events[index]]
-    event_ids = ids_allocate(cursor, LifecycleEvent, len(pairs))
-    rows_copy(
-        cursor,
-        LifecycleEvent,
-        EVENT_COLUMNS,
-        (
-            (
-                event_id,
-                recorded_at,
-                recorded_at,
-                vehicle_id,
-                battery.id,
-                seq,
-                EventType.BATTERY_FITTED.value,
-                maker.pk,
-                region_code,
-                canonical({"model": battery.model_code}),
-                prev_hash,
-                digest,
-            )
-            for event_id, (vehicle_id, (battery, seq, prev_hash, digest)) in zip(event_ids, pairs, strict=True)
-        ),
-    )
-    rows_copy(
-        cursor,
-        OutboxMessage,
-        OUTBOX_COLUMNS,
-        (
-            outbox_row(event_id, EventType.BATTERY_FITTED, vehicle_id, event[0].id, region_code, recorded_at)
-            for event_id, (vehicle_id, event) in zip(event_ids, pairs, strict=True)
-        ),
-    )
-    rows_copy(
-        cursor,
-        Fitment,
-        ("battery_id", "vehicle_id", "fitted_at", "fitted_by_id"),
-        ((event[0].id, vehicle_id, recorded_at, maker.pk) for vehicle_id, event in pairs),
-    )
-    cursor.execute(
-        f"UPDATE {Battery._meta.db_table} AS b SET status = %s, vehicle_id = f.vehicle_id, holder_id = %s, "
-        "region_id = %s, updated_at = %s FROM unnest(%s::bigint[], %s::bigint[]) AS f(battery_id, vehicle_id) "
-        "WHERE b.id = f.battery_id",
-        [
-            Battery.Status.FITTED.value,
-            maker.pk,
-            region_code,
-            recorded_at,
-            [event[0].id for _vehicle_id, event in pairs],
-            [vehicle_id for vehicle_id, _event in pairs],
-        ],
-    )
-
-
-def _copy_batteries(
-    *, maker: Organization, model: BatteryModel, units: list[tuple[str, dt.date]], recorded_at: dt.datetime
-) -> None:
-    region_code = maker.region_id
-    day_starts: dict[dt.date, dt.datetime] = {}
-    heads: list[str] = []
-    payload = {"model": model.code}
-    payload_json = canonical(payload)
-
-    def battery_rows(ids: list[int]) -> Iterator[tuple]:
-        for battery_id, (serial, produced_on) in zip(ids, units, strict=True):
-            # A battery not fitted to a vehicle has its own chain (vehicles.ledger).
-            digest = event_hash(
-                prev_hash="",
-                seq=1,
-                type=EventType.PRODUCED.value,
-                occurred_at=_day_start(produced_on, day_starts),
-                frame_no=None,
-                serial=serial,
-                organization_id=maker.pk,
-                region_code=region_code,
-                payload=payload,
-            )
-            heads.append(digest)
-            yield (
-                battery_id,
-                serial,
-                model.pk,
-                maker.pk,
-                produced_on,
-                codes.public_code_new(),
-                Battery.Status.PRODUCED.value,
-                maker.pk,
-                region_code,
-                1,
-                digest,
-                recorded_at,
-                recorded_at,
-            )
-
-    def event_rows(ids: list[int], event_ids: list[int]) -> Iterator[tuple]:
-        for event_id, battery_id, (_serial, produced_on), digest in zip(event_ids, ids, units, heads, strict=True):
-            yield (
-                event_id,
-                recorded_at,
-                _day_start(produced_on, day_starts),
-                None,
-                battery_id,
-                1,
-                EventType.PRODUCED.value,
-                maker.pk,
-                region_code,
-                payload_json,
-                "",
-                digest,
-            )
-
-    with connection.cursor() as cursor:
-        ids = ids_allocate(cursor, Battery, len(units))
-        event_ids = ids_allocate(cursor, LifecycleEvent, len(units))
-        rows_copy(
-            cursor,
-            Battery,
-            (
-                "id",
-                "serial",
-                "model_id",
-                "maker_id",
-                "produced_on",
-                "code",
-                "status",
-                "holder_id",
-                "region_id",
-                "ledger_seq",
-                "ledger_head",
-                "created_at",
-                "updated_at",
-            ),
-            battery_rows(ids),
-        )
-        rows_copy(cursor, LifecycleEvent, EVENT_COLUMNS, event_rows(ids, event_ids))
-        rows_copy(
-            cursor,
-            OutboxMessage,
-            OUTBOX_COLUMNS,
-            (
-                outbox_row(event_id, EventType.PRODUCED, None, battery_id, region_code, recorded_at)
-                for event_id, battery_id in zip(event_ids, ids, strict=True)
-            ),
-        )

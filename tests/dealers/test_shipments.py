@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from alerts.models import AlertRequest
 from core.models import OrganizationKind
@@ -417,3 +419,29 @@ def test_a_charging_operator_confirms_the_batteries_shipped_to_it_from_the_shipp
     detail = client.get(response["Location"]).content.decode()
     assert f'data-ref="{battery.serial}" data-kind="battery" data-status="received"' in detail
     assert _statuses(battery) == [(operator.organization_id, "in_stock")]
+
+
+def test_the_shipping_page_reads_a_fixed_number_of_queries_however_many_shipments_and_items(
+    chain, django_assert_max_num_queries
+):
+    """The maker's page lists what it sent (with each shipment's items counted) and what is on its way to it (each
+    item shown): neither costs a query per shipment or per item."""
+    dealer = chain.world.dealer.organization
+    client = _logged_in(chain.maker)
+
+    def grow() -> None:
+        frame_nos = [chain.vehicle().frame_no for _ in range(2)]
+        assert ship(chain.maker, dealer, frame_nos).status_code == 201
+        serials = [chain.battery().serial for _ in range(2)]
+        assert ship(chain.battery_maker, chain.maker.organization, serials=serials).status_code == 201
+
+    grow()
+    with CaptureQueriesContext(connection) as small:
+        client.get("/dealer/shipments/")
+    queries = len(small)  # now: the next request empties the connection's log
+    for _ in range(3):
+        grow()
+    with django_assert_max_num_queries(queries):
+        html = client.get("/dealer/shipments/").content.decode()
+    assert html.count('data-testid="sent-shipment"') == 4
+    assert html.count('data-testid="in-transit-shipment"') == 4

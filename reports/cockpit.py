@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Case, Count, F, FilteredRelation, Prefetch, Q, Sum, Value, When
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -89,32 +89,33 @@ def kpis(scope: Scope, month: dt.date) -> list[Kpi]:
     ]
 
 
-def enterprises_of(scope: Scope, *, grade: str | None = None):
-    """The enterprises of the region with their current grade (risk first, then by score), for the district's
-    drill-down. Those not graded yet come last."""
+def enterprises_of(scope: Scope, *, limit: int, graded_only: bool = False) -> list[dict]:
+    """The first `limit` enterprises of the region with their current grade: risk first, then by score, then by
+    name; those not graded yet come last (or not at all, `graded_only`). Ordered and cut in the database: a city
+    has thousands of enterprises, and the pages show the first few."""
     current = EnterpriseGrade.objects.filter(current=True)
     queryset = (
         Organization.objects.filter(region__code__startswith=scope.prefix, kind__in=ENTERPRISE_KINDS)
+        .annotate(graded=FilteredRelation("risk_grades", condition=Q(risk_grades__current=True)))
+        .annotate(
+            risk_rank=Case(
+                When(graded__grade=EnterpriseGrade.Grade.RISK, then=Value(0)),
+                When(graded__isnull=False, then=Value(1)),
+                default=Value(2),
+            )
+        )
         .select_related("region")
         .prefetch_related(Prefetch("risk_grades", queryset=current, to_attr="current_grades"))
-        .order_by("name")
+        .order_by("risk_rank", F("graded__score").desc(nulls_last=True), "name", "pk")
     )
-    if grade:
-        queryset = queryset.filter(risk_grades__current=True, risk_grades__grade=grade)
+    if graded_only:
+        queryset = queryset.filter(graded__isnull=False)
     rows = []
-    for org in queryset:
+    for org in queryset[:limit]:
         graded = org.current_grades[0] if org.current_grades else None
         reasons = reasons_in_words(graded.reasons) if graded else []
         rows.append({"organization": org, "grade": graded, "reasons": reasons})
-    rows.sort(key=_risk_first)
     return rows
-
-
-def _risk_first(row: dict) -> tuple:
-    grade = row["grade"]
-    if grade is None:
-        return (2, 0)
-    return (0 if grade.grade == EnterpriseGrade.Grade.RISK else 1, -grade.score)
 
 
 def enterprise_figures(organization: Organization, first: dt.date, last: dt.date) -> dict:

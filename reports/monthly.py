@@ -85,7 +85,7 @@ def report_content(scope: Scope, month: dt.date) -> dict:
     loop = _by_district(scope, first, last, list(scope.rules))
     now = timezone.now()
     trend_first = (month - dt.timedelta(days=334)).replace(day=1)
-    ranked = [r for r in cockpit.enterprises_of(scope) if r["grade"] is not None][:TOP_ENTERPRISES]
+    ranked = cockpit.enterprises_of(scope, limit=TOP_ENTERPRISES, graded_only=True)
     enterprise_loop = (
         Alert.objects.filter(region_code__startswith=scope.prefix, rule__in=scope.rules, created_at__date__gte=first)
         .filter(created_at__date__lte=last, organization__isnull=False)

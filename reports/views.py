@@ -30,6 +30,7 @@ from reports.risk import reasons_in_words
 from supervision.views_credit import credit_for_regulator
 
 RECENT = 10
+ENTERPRISES_LISTED = 50
 
 
 def _scope(request, region_code: str | None):
@@ -120,7 +121,7 @@ def dashboard(request):
         mix = cockpit.alert_mix(scope, first, last)
         kpis = cockpit.kpis(scope, month)
         overdue = list(cockpit.overdue_alerts(scope, now).select_related("organization")[: cockpit.OVERDUE_LISTED])
-        enterprises = cockpit.enterprises_of(scope)[:50] if scope.region.level >= 3 else []
+        enterprises = cockpit.enterprises_of(scope, limit=ENTERPRISES_LISTED) if scope.region.level >= 3 else []
     context = {
         "scope": scope,
         "region": scope.region,

@@ -9,6 +9,7 @@ from django.utils import timezone
 from alerts.models import Alert
 from alerts.services import alert_transition
 from core.models import OrganizationKind
+from reports.risk import risk_grade_all
 from tests.alerts.conftest import drain, repaired
 from tests.chain import BUYER, valid_id_number
 from tests.conftest import _member, api_client
@@ -80,3 +81,23 @@ def build_activity(chain, world) -> dict:
     alert_transition(user=regulator, alert_id=speed.pk, action="dismiss", note="误报")
     alert_transition(user=regulator, alert_id=speed.pk, action="reopen", note="复查")
     return {"bikes": bikes, "shop": shop}
+
+
+def more_enterprises(count: int) -> None:
+    """`count` more repair shops in 德城区, none qualified (a risk signal), each with an alert overdue; then the
+    grading runs again."""
+    now = timezone.now()
+    for i in range(count):
+        shop = _member(OrganizationKind.REPAIR_SHOP, "371402", name=f"德城区维修部{i:03d}", qualification_no="")
+        Alert.objects.create(
+            rule="MOD_MOTOR_POWER",
+            category="motor",
+            severity="high",
+            region_code="371402",
+            organization=shop.organization,
+            dedup_key=f"more:{i}",
+            event_at=now,
+            dispatch_due_at=now - dt.timedelta(days=3),
+            due_at=now - dt.timedelta(days=2),
+        )
+    risk_grade_all()

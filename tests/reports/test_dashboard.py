@@ -2,12 +2,15 @@
 the drill-down city → district → enterprise → bike; read-only for departments; nothing for outsiders."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from reports import selectors
+from reports import selectors, views
 from reports.models import EnterpriseDay
 from reports.risk import risk_grade_all
 from tests.factories import PASSWORD
+from tests.reports.conftest import more_enterprises
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +86,25 @@ def test_a_department_gets_a_read_only_cockpit_of_its_categories(activity, world
 def test_the_regulators_home_opens_the_cockpit_and_the_reports(world):
     home = _html(_client(world.city_regulator).get("/"))
     assert 'href="/dashboard/"' in home and 'href="/reports/monthly/"' in home
+
+
+def test_the_cockpit_pages_read_as_many_queries_whatever_the_number_of_enterprises(
+    activity, world, django_assert_max_num_queries
+):
+    risk_grade_all()
+    client = _client(world.city_regulator)
+    pages = ["/dashboard/", "/dashboard/?region=371402", f"/dashboard/enterprises/{activity['shop'].organization_id}/"]
+    counts = {}
+    for page in pages:
+        with CaptureQueriesContext(connection) as queries:
+            _html(client.get(page))
+        counts[page] = len(queries)
+    more_enterprises(views.ENTERPRISES_LISTED + 5)
+    for page in pages:
+        with django_assert_max_num_queries(counts[page]):
+            html = _html(client.get(page))
+        if "region=" in page:  # the district lists the first enterprises only, risk first
+            assert html.count('data-testid="enterprise-row"') == views.ENTERPRISES_LISTED
+            assert 'data-grade="non_risk"' not in html or html.index('data-grade="risk"') < html.index(
+                'data-grade="non_risk"'
+            )

@@ -5,7 +5,9 @@ import io
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Notice
@@ -14,6 +16,7 @@ from reports.models import MonthlyReport
 from reports.risk import risk_grade_all
 from tests.conftest import api_client
 from tests.factories import PASSWORD
+from tests.reports.conftest import more_enterprises
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/v1/reports/monthly/"
@@ -160,3 +163,21 @@ def test_the_first_of_the_month_queues_last_months_report_of_every_regulators_re
         "330206",
     }
     assert "reports-monthly" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_the_report_reads_as_many_queries_whatever_the_number_of_enterprises(
+    activity, world, django_assert_max_num_queries
+):
+    risk_grade_all()
+    scope = selectors.report_scope(world.city_regulator, "371400")
+    month = timezone.localdate().replace(day=1)
+    with CaptureQueriesContext(connection) as queries:
+        monthly.report_html(monthly.report_content(scope, month))
+    more_enterprises(2 * monthly.TOP_ENTERPRISES)
+    with django_assert_max_num_queries(len(queries)):
+        content = monthly.report_content(scope, month)
+        monthly.report_html(content)
+    ranked = content["top_enterprises"]
+    assert len(ranked) == monthly.TOP_ENTERPRISES and all(row["grade"] is not None for row in ranked)
+    order = [(row["grade"].grade != "risk", -row["grade"].score) for row in ranked]
+    assert order == sorted(order)  # risk first, then by score

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Alert, AlertDelivery, AlertRequest
@@ -25,8 +26,7 @@ from vehicles.registration import BuyerData, registration_create
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def bike(chain):
+def _sold(chain) -> Vehicle:
     """A bike sold in 德城区 (371402) a month ago, its battery fitted; the city police (371400) are its police."""
     dealer = chain.world.dealer
     vehicle, battery = chain.in_stock(dealer)
@@ -39,8 +39,13 @@ def bike(chain):
             registered_at=timezone.now() - dt.timedelta(days=30),
         )
     vehicle.refresh_from_db()
-    drain()  # its life so far (produced just now, in the fixture) is behind it
+    drain()  # its life so far (produced just now) is behind it
     return vehicle
+
+
+@pytest.fixture
+def bike(chain):
+    return _sold(chain)
 
 
 @pytest.fixture
@@ -418,3 +423,39 @@ def test_regulators_read_the_hot_sheet_and_others_find_no_page(world, bike):
     assert Client().get("/records/stolen/").status_code == 302  # to the login
     found_by_dealer = _logged_in(world.dealer).post(f"/records/stolen/{bike.frame_no}/found/", {"form_token": _token()})
     assert found_by_dealer.status_code == 404 and StolenReport.objects.get().found_at is None
+
+
+def test_the_hot_sheet_reads_a_fixed_number_of_queries_however_many_bikes_are_on_it(
+    world, chain, django_assert_max_num_queries
+):
+    """Each row's bike, model, plate, reporting police and last sighting (where and by whom) come with the page, on
+    the page, in its CSV and from the API: no query per row."""
+    police = _logged_in(world.police)
+    shops = [_member(OrganizationKind.REPAIR_SHOP, "371402", name=f"德城区维修部{n}") for n in range(4)]
+
+    def stolen_and_seen(n: int) -> None:
+        vehicle = _sold(chain)
+        assert report(world.police, vehicle, report_no=f"德公刑(2026){n}号").status_code == 201
+        repaired(vehicle, shops[n], repair=500 + n)
+        drain()
+
+    def read() -> tuple[str, str, list[dict]]:
+        page = police.get("/records/stolen/").content.decode()
+        csv = b"".join(police.get("/records/stolen/?export=csv").streaming_content).decode()
+        return page, csv, api_client(world.police).get("/api/v1/stolen/").json()["results"]
+
+    stolen_and_seen(0)
+    with CaptureQueriesContext(connection) as small:
+        read()
+    queries = len(small)  # now: the next request empties the connection's log
+    for n in range(1, 4):
+        stolen_and_seen(n)
+    with django_assert_max_num_queries(queries):
+        page, csv, rows = read()
+    assert page.count('data-testid="stolen-row"') == 4
+    for n, shop in enumerate(shops):
+        assert f"德公刑(2026){n}号" in page and shop.organization.name in page and shop.organization.name in csv
+    assert sorted(row["last_seen"]["enterprise"]["name"] for row in rows) == sorted(
+        shop.organization.name for shop in shops
+    )
+    assert {row["vehicle"]["plate_no"] for row in rows} == {row["vehicle"]["code"] for row in rows}

@@ -13,6 +13,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Alert
@@ -275,3 +276,30 @@ def test_entries_come_in_transaction_order_whatever_the_number_of_digits(departm
     assert earlier.pk > later.pk
     entries = walk(departments["housing"], "housing", page_size=1)
     assert [e["record"]["code"] for e in entries] == ["T-99", "T-100"]
+
+
+def test_a_page_reads_a_fixed_number_of_queries_however_many_entries_it_holds(
+    departments, django_assert_max_num_queries
+):
+    def entries(count: int, start: int) -> None:
+        FeedEntry.objects.bulk_create(
+            FeedEntry(
+                txid=start + n,
+                feed="housing",
+                kind="station_added",
+                region_code="371402",
+                occurred_at=timezone.now(),
+                record={"code": f"Q-{start + n}"},
+            )
+            for n in range(count)
+        )
+
+    housing = departments["housing"]
+    entries(1, 10)
+    with CaptureQueriesContext(connection) as small:
+        assert len(read(housing, "housing").json()["results"]) == 1
+    queries = len(small)  # now: the next request empties the connection's log
+    entries(40, 20)
+    with django_assert_max_num_queries(queries):
+        body = read(housing, "housing").json()
+    assert [e["record"]["code"] for e in body["results"]] == ["Q-10", *(f"Q-{n}" for n in range(20, 60))]

@@ -59,7 +59,8 @@ def overdue_alerts(scope: Scope, now: dt.datetime):
 
 def _tile_figures(scope: Scope, month: dt.date) -> dict:
     """The figures of a month the tiles compare, computed as selectors.summary computes them, without the rest
-    of the summary (its districts, rules and enforcement: some fifteen queries more, for each of two months)."""
+    of the summary (its districts, rules and enforcement: some fifteen queries more): last month's, beside the
+    page's summary of this month."""
     first, last = month, min(selectors.month_last_day(month), timezone.localdate())
     alerts = selectors.alert_figures(scope.prefix, first, last, scope.rules)
     return {
@@ -69,11 +70,12 @@ def _tile_figures(scope: Scope, month: dt.date) -> dict:
     }
 
 
-def kpis(scope: Scope, month: dt.date) -> list[Kpi]:
-    """The headline tiles of a month, each beside last month's figure."""
+def kpis(scope: Scope, month: dt.date, summary: dict) -> list[Kpi]:
+    """The headline tiles of a month, each beside last month's figure. `summary` is the month's
+    (selectors.summary, which the page reads anyway): this month's figures are taken from it."""
     now = timezone.now()
     last_month = (month - dt.timedelta(days=1)).replace(day=1)
-    this, before = _tile_figures(scope, month), _tile_figures(scope, last_month)
+    this, before = summary, _tile_figures(scope, last_month)
     month_end = min(selectors.month_last_day(month), timezone.localdate())
     return [
         Kpi(

@@ -119,7 +119,7 @@ def dashboard(request):
         summary = selectors.summary(scope, month)
         trend = selectors.trend(scope, (month - dt.timedelta(days=334)).replace(day=1), month)
         mix = cockpit.alert_mix(scope, first, last)
-        kpis = cockpit.kpis(scope, month)
+        kpis = cockpit.kpis(scope, month, summary)
         overdue = list(cockpit.overdue_alerts(scope, now).select_related("organization")[: cockpit.OVERDUE_LISTED])
         enterprises = cockpit.enterprises_of(scope, limit=ENTERPRISES_LISTED) if scope.region.level >= 3 else []
     context = {

@@ -24,7 +24,6 @@ from supervision.enforcement import enforcement_figures
 
 MAX_TREND_MONTHS = 36
 OPEN_STATUSES = [s for s in Alert.Status.values if s not in {Alert.Status.CLOSED, Alert.Status.DISMISSED}]
-CHAIN_FIGURES = ("sales", "registrations", "repairs", "vehicles_recycled", "batteries_recycled", "complaints")
 
 
 # ── Whose figures ────────────────────────────────────────────────────────────────────────────────────────────

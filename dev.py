@@ -8,7 +8,7 @@
     python3 dev.py stop            stop the embedded PostgreSQL and Redis
 
 Creates .venv with this interpreter, installs the project into it whenever pyproject.toml has changed, then
-hands over to `python -m core.devstack`. Standard library only.
+hands over to `python -m devstack`. Standard library only.
 """
 
 import hashlib
@@ -60,9 +60,9 @@ def main() -> None:
         sys.exit(__doc__)
     ensure_venv()
     ensure_installed()
-    os.chdir(ROOT)  # `-m core.devstack` imports from the working directory
+    os.chdir(ROOT)  # `-m devstack` imports from the working directory
     say(f"running {' '.join(sys.argv[1:])}")
-    os.execv(PYTHON, [str(PYTHON), "-m", "core.devstack", *sys.argv[1:]])
+    os.execv(PYTHON, [str(PYTHON), "-m", "devstack", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

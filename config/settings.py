@@ -99,7 +99,7 @@ def _database_url() -> str:
     url = env_str("DATABASE_URL")
     if url:
         return url
-    from core import embedded  # started only on a machine with no database configured
+    from devstack import embedded  # started only on a machine with no database configured
 
     return embedded.database_url(DATA_DIR)
 
@@ -108,7 +108,7 @@ def _redis_url() -> str:
     url = env_str("REDIS_URL")
     if url:
         return url
-    from core import embedded
+    from devstack import embedded
 
     return embedded.redis_url(DATA_DIR)
 

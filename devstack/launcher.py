@@ -1,4 +1,4 @@
-"""Development launcher: embedded services plus web, worker and beat. `python -m core.devstack COMMAND`:
+"""Development launcher: embedded services plus web, worker and beat. `python -m devstack COMMAND`:
 
     demo   migrate, seed the demo data, collect static files, run gunicorn + celery worker + beat until Ctrl-C
     test   run pytest (arguments are passed through) against the embedded services
@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from core import embedded
+from devstack import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("DATA_DIR") or ROOT / ".data")

@@ -1,6 +1,6 @@
 """Embedded PostgreSQL and Redis: data survives restarts, kill -9 never blocks the next start, callers share.
 
-No Django here: run with `pytest tests/core/test_embedded.py -p no:django --noconftest`.
+No Django here: run with `pytest tests/devstack/test_embedded.py -p no:django --noconftest`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import redis
 
-from core import embedded
+from devstack import embedded
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
 from pathlib import Path
-from core import embedded
+from devstack import embedded
 data_dir = Path(sys.argv[1])
 print(embedded.database_url(data_dir), embedded.redis_url(data_dir), sep="\\n", flush=True)
 if sys.argv[2] == "stay":

@@ -12,7 +12,7 @@ from tests.processes import ROOT
 SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from core import devstack
+    from devstack import launcher as devstack
 
     def supervise(args):
         try:

@@ -93,12 +93,14 @@ def test_a_cancelled_bike_is_taken_back_with_its_qr_code_or_the_labels_url(rc):
 
 def test_the_plate_of_a_cancelled_registration_proves_nothing(rc):
     vehicle, _ = rc.sold_bike()
-    plate = Registration.objects.get(vehicle=vehicle, status="active").plate_no
     Registration.objects.filter(vehicle=vehicle).update(plate_no="德州A12345")
     _cancelled(rc, vehicle)
     response = _take_back(rc.recycler, vehicle.frame_no, plate_no="德州A12345")
     assert response.status_code == 400 and response.json()["error"]["code"] == "unknown_item"
-    assert plate  # the label's code is what proves a cancelled bike
+    assert not RecyclingRecord.objects.exists()
+    # the label's code is what proves a cancelled bike
+    taken = _take_back(rc.recycler, vehicle.frame_no, vehicle_code=vehicle.code)
+    assert taken.status_code == 201 and taken.json()["ref"] == vehicle.frame_no
 
 
 def test_a_bike_the_recycler_took_back_needs_no_proof_to_hear_it_is_recycled(rc):
@@ -127,6 +129,9 @@ def test_batteries_need_no_proof(rc):
         URL, {"kind": "battery", "ref": battery.serial, "disposal": "dismantle"}, format="json"
     )
     assert response.status_code == 201, response.json()
+    assert response.json()["ref"] == battery.serial and response.json()["status"] == "recycled"
+    battery.refresh_from_db()
+    assert battery.status == "recycled" and RecyclingRecord.objects.get().battery == battery
 
 
 def test_the_schema_documents_the_proof_fields_and_the_refusals(db):

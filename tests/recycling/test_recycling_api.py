@@ -391,8 +391,13 @@ def test_an_unknown_item_is_400_unknown_item(rc, kind, ref):
 
 def test_a_frame_number_is_not_a_battery_code(rc):
     vehicle, battery = rc.sold_bike()
-    _error(_dispose(rc, vehicle.frame_no, kind="battery"), 400, "unknown_item")
-    _error(_dispose(rc, battery.serial, kind="vehicle"), 400, "unknown_item")
+    before = [(vehicle.status, vehicle.holder_id), (battery.status, battery.holder_id)]
+    assert list(_error(_dispose(rc, vehicle.frame_no, kind="battery"), 400, "unknown_item")["fields"]) == ["ref"]
+    assert list(_error(_dispose(rc, battery.serial, kind="vehicle"), 400, "unknown_item")["fields"]) == ["ref"]
+    assert not RecyclingRecord.objects.exists()
+    for thing in (vehicle, battery):
+        thing.refresh_from_db()
+    assert [(vehicle.status, vehicle.holder_id), (battery.status, battery.holder_id)] == before
 
 
 @pytest.mark.parametrize(
@@ -445,9 +450,10 @@ def test_hostile_codes_are_400_unknown_item_never_500(rc, ref):
 
 def test_a_body_that_is_not_json_is_400(rc):
     response = api_client(rc.recycler).post(URL, "kind=battery", content_type="application/json")
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
     response = api_client(rc.recycler).post(URL, ["x"], format="json")
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["error"]["message"]
+    assert not RecyclingRecord.objects.exists()
 
 
 # --- idempotency -----------------------------------------------------------------------------------------------

@@ -423,10 +423,15 @@ def test_a_double_submitted_sale_form_creates_one_sale(chain):
 def test_a_new_form_is_a_new_sale(chain):
     dealer = chain.world.dealer
     client = _logged_in(dealer)
+    pages = []
     for _ in range(2):
         vehicle, battery = chain.in_stock(dealer)
-        assert client.post("/dealer/sales/new/", _sale_body(_form(client, "/dealer/sales/new/"), vehicle, [battery]))
+        body = _sale_body(_form(client, "/dealer/sales/new/"), vehicle, [battery])
+        response = client.post("/dealer/sales/new/", body)
+        assert response.status_code == 302
+        pages.append(response["Location"])
     assert Sale.objects.count() == 2
+    assert pages == [f"/dealer/sales/{pk}/" for pk in Sale.objects.order_by("pk").values_list("pk", flat=True)]
 
 
 def test_another_dealer_cannot_open_the_success_screen(chain):

@@ -307,7 +307,8 @@ def test_an_enterprise_scanning_a_stolen_bike_raises_stolen_seen_once_a_day(worl
 
 
 def test_scanning_a_bike_not_stolen_raises_nothing(world, bike):
-    _logged_in(world.far_dealer).get(f"/v/{bike.code}")
+    page = _logged_in(world.far_dealer).get(f"/v/{bike.code}")
+    assert page.status_code == 200 and 'data-testid="banner-stolen"' not in page.content.decode()
     assert not AlertRequest.objects.exists()
 
 

@@ -58,14 +58,12 @@ def overdue_alerts(scope: Scope, now: dt.datetime):
 
 
 def _tile_figures(scope: Scope, month: dt.date) -> dict:
-    """The figures of a month the tiles compare, computed as selectors.summary computes them, without the rest
-    of the summary (its districts, rules and enforcement: some fifteen queries more): last month's, beside the
-    page's summary of this month."""
+    """The figures of a month the tiles compare, as selectors.summary has them, without the rest of the summary
+    (its districts and enforcement: some ten queries more): last month's, beside the page's summary of this
+    month."""
     first, last = month, min(selectors.month_last_day(month), timezone.localdate())
-    alerts = selectors.alert_figures(scope.prefix, first, last, scope.rules)
     return {
-        "sales": selectors.chain_figures(scope.prefix, first, last)["sales"],
-        "closed_within_sla_pct": alerts["closed_within_sla_pct"],
+        **selectors.month_figures(scope, month),
         "median_event_to_alert_s": selectors.median_seconds(scope.prefix, first, last, "event_to_alert_s", scope.rules),
     }
 

@@ -77,7 +77,7 @@ def report_content(scope: Scope, month: dt.date) -> dict:
     """Everything the report says, as data (the HTML template and the PDF render it)."""
     first, last = month, selectors.month_last_day(month)
     before = _previous(month)
-    this, previous = selectors.summary(scope, month), selectors.summary(scope, before)
+    this, previous = selectors.summary(scope, month), selectors.month_figures(scope, before)
     over_standard_rules = [
         c for c, r in REGISTRY.items() if r.category in OVER_STANDARD_CATEGORIES and c in scope.rules
     ]

@@ -208,9 +208,9 @@ def children_of(scope: Scope, first: dt.date, last: dt.date) -> list[dict]:
     return rows
 
 
-def summary(scope: Scope, month: dt.date) -> dict:
-    """API.md `GET /reports/summary/`: the jurisdiction's figures of a month (up to now for the current one); the
-    enforcement figures are counted from the supervision records themselves (supervision.enforcement)."""
+def month_figures(scope: Scope, month: dt.date) -> dict:
+    """The chain's and the alerts' figures of a month (up to now for the current one): the first part of the
+    summary, three queries, for what compares a month with another (the monthly report's headline)."""
     first, last = month, min(month_last_day(month), timezone.localdate())
     chain = chain_figures(scope.prefix, first, last)
     alerts = alert_figures(scope.prefix, first, last, scope.rules)
@@ -226,6 +226,15 @@ def summary(scope: Scope, month: dt.date) -> dict:
         "alerts": {key: alerts[key] for key in ("total", "by_status", "by_rule", "by_severity")},
         "dispatched_within_sla_pct": alerts["dispatched_within_sla_pct"],
         "closed_within_sla_pct": alerts["closed_within_sla_pct"],
+    }
+
+
+def summary(scope: Scope, month: dt.date) -> dict:
+    """API.md `GET /reports/summary/`: the jurisdiction's figures of a month (up to now for the current one); the
+    enforcement figures are counted from the supervision records themselves (supervision.enforcement)."""
+    first, last = month, min(month_last_day(month), timezone.localdate())
+    return {
+        **month_figures(scope, month),
         "median_event_to_alert_s": median_seconds(scope.prefix, first, last, "event_to_alert_s", scope.rules),
         "median_alert_to_closed_s": median_seconds(scope.prefix, first, last, "alert_to_closed_s", scope.rules),
         "enforcement": enforcement_figures(scope.prefix, first, last, scope.rules),

@@ -55,12 +55,11 @@ def item_ref(item: ShipmentItem) -> tuple[str, str, str | None]:
 
 
 def receipt_codes(shipment: Shipment) -> tuple[list[str], list[str]]:
-    """The frame numbers and serials that receive a shipment's items still in transit: a fitted battery comes
-    with its bike, so only the batteries on their own are listed."""
+    """The frame numbers and serials that receive the items still in transit of a shipment read by
+    `shipments_in_transit_to` (its `open_items`): a fitted battery comes with its bike, so only the batteries on
+    their own are listed."""
     frame_nos, serials = [], []
-    for item in getattr(shipment, "open_items", None) or _open_items().filter(shipment=shipment).select_related(
-        "vehicle", "battery"
-    ):
+    for item in shipment.open_items:
         if item.vehicle_id is not None:
             frame_nos.append(item.vehicle.frame_no)
         elif item.battery.vehicle_id is None:

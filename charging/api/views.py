@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -12,9 +11,9 @@ from rest_framework.views import APIView
 
 from charging import selectors, services, swaps
 from charging.models import SwapEvent, SwapStation
+from core.api.errors import query_invalid
 from core.api.idempotency import idempotent
 from core.api.permissions import organization_kind_in
-from core.errors import InvalidInput
 from core.models import OrganizationKind
 
 IsChargingOperator = organization_kind_in(OrganizationKind.CHARGING_OPERATOR)
@@ -134,7 +133,7 @@ class StationListView(generics.GenericAPIView):
     def get(self, request):
         filters = StationFilterIn(data=request.query_params)
         if not filters.is_valid():
-            raise InvalidInput(_("A filter is invalid."), fields=_plain(filters.errors))
+            raise query_invalid(filters)
         values = filters.validated_data
         queryset = selectors.stations_filtered(
             selectors.stations_visible_to(request.user),
@@ -143,10 +142,6 @@ class StationListView(generics.GenericAPIView):
         ).order_by("region_id", "code", "id")
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response([station_out(s) for s in page])
-
-
-def _plain(errors) -> dict:
-    return {key: [str(e) for e in value] for key, value in errors.items()}
 
 
 class StationDetailView(APIView):

@@ -13,7 +13,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,13 @@ def _flatten(detail) -> dict | list | str:
     if isinstance(detail, list):
         return [_flatten(item) for item in detail]
     return str(detail)
+
+
+def query_invalid(serializer, message: str | None = None) -> InvalidInput:
+    """The 400 `invalid` for a query string that did not validate: one message for the query (`message`, or "A
+    filter is invalid.") and each parameter's own messages in `fields`. A request body that does not validate
+    goes through `is_valid(raise_exception=True)` and exception_handler instead."""
+    return InvalidInput(message or _("A filter is invalid."), fields=_flatten(serializer.errors))
 
 
 def _first_message(fields) -> str | None:

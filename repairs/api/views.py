@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers
 from rest_framework.negotiation import BaseContentNegotiation
@@ -12,9 +11,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import query_invalid
 from core.api.idempotency import idempotent
 from core.api.permissions import organization_kind_in
-from core.errors import InvalidInput
 from core.models import OrganizationKind
 from repairs import selectors, services
 from repairs.models import MAX_BATTERIES, MAX_NOTES, Repair, RepairFlag, RepairKind, RepairPhoto
@@ -189,7 +188,7 @@ class RepairListView(generics.GenericAPIView):
     def get(self, request):
         filters = RepairFilterIn(data=request.query_params)
         if not filters.is_valid():
-            raise InvalidInput(_("A filter is invalid."), fields=_plain(filters.errors))
+            raise query_invalid(filters)
         values = filters.validated_data
         queryset = selectors.repairs_filtered(
             selectors.repairs_visible_to(request.user),
@@ -201,10 +200,6 @@ class RepairListView(generics.GenericAPIView):
         )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response([repair_out(request, r) for r in page])
-
-
-def _plain(errors) -> dict:
-    return {key: [str(e) for e in value] for key, value in errors.items()}
 
 
 class RepairDetailView(APIView):

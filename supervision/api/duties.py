@@ -3,16 +3,15 @@ enterprise reads its own, regulators those of their subtree."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from core.api.errors import query_invalid
 from core.api.idempotency import idempotent
 from core.api.serializers import OrganizationBrief
-from core.errors import InvalidInput
 from supervision import duties
 from supervision.duty_periods import period_bound
 from supervision.duty_selectors import duty_records_overlapping, duty_records_visible_to
@@ -152,9 +151,7 @@ class DutyRecordListView(GenericAPIView):
     def get(self, request):
         query = DutyRecordQuery(data=request.query_params)
         if not query.is_valid():
-            raise InvalidInput(
-                _("A filter is invalid."), fields={k: [str(e) for e in v] for k, v in query.errors.items()}
-            )
+            raise query_invalid(query)
         values = query.validated_data
         records = duty_records_visible_to(request.user)
         if "organization" in values:

@@ -11,8 +11,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import query_invalid
 from core.api.idempotency import idempotent
-from core.errors import InvalidInput, PermissionRefused
+from core.errors import PermissionRefused
 from core.models import ENTERPRISE_KINDS, OrganizationKind
 from core.scoping import viewer_of
 from reports.selectors import report_scope
@@ -33,12 +34,6 @@ from supervision.models import EnforcementAction, InspectionPlan, InspectionTask
 
 ENTERPRISE_KIND_CHOICES = [(kind.value, kind.label) for kind in OrganizationKind if kind in ENTERPRISE_KINDS]
 ID = {"min_value": 1, "max_value": 2**63 - 1}
-
-
-def _invalid(serializer) -> InvalidInput:
-    errors = serializer.errors
-    fields = {key: [str(e) for e in value] if isinstance(value, list) else value for key, value in errors.items()}
-    return InvalidInput(_("A filter is invalid."), fields=fields)
 
 
 # ── Plans ────────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -297,7 +292,7 @@ class InspectionTaskListView(GenericAPIView):
     def get(self, request):
         query = InspectionTaskQuery(data=request.query_params)
         if not query.is_valid():
-            raise _invalid(query)
+            raise query_invalid(query)
         _refuse_non_regulators(request.user)
         values, now = query.validated_data, timezone.now()
         tasks = inspections.tasks_filtered(

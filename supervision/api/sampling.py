@@ -9,9 +9,10 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from core.api.errors import query_invalid
 from core.api.idempotency import idempotent
 from core.api.serializers import OrganizationBrief
-from core.errors import InvalidInput, NotFound
+from core.errors import NotFound
 from supervision import sampling
 from supervision.models import ModelKind, SamplingBatch
 
@@ -67,7 +68,7 @@ def query_values(query_class, params) -> dict:
     """The valid filters of a list, or 400 naming the invalid ones (an empty parameter is no filter)."""
     query = query_class(data={key: value for key, value in params.items() if value != ""})
     if not query.is_valid():
-        raise InvalidInput(_("A filter is invalid."), fields={k: [str(e) for e in v] for k, v in query.errors.items()})
+        raise query_invalid(query)
     return query.validated_data
 
 

@@ -220,6 +220,10 @@ def test_an_item_refused_at_the_door_goes_back_to_the_senders_stock(chain):
     assert {i["ref"]: i["status"] for i in detail["items"]} == {old.frame_no: "refused", good.frame_no: "received"}
     assert detail["status"] == "received"
     assert list(AlertRequest.objects.values_list("rule", flat=True)) == ["PRODUCT_UNCERTIFIED"]
+    # the maker's shipping page counts it: two items, none on its way, one refused
+    html = _logged_in(chain.maker).get("/dealer/shipments/").content.decode()
+    row = re.search(rf'data-shipment="{shipment_id}".*?</li>', html, re.S).group(0)
+    assert "共 2 件" in row and "拒收 1 件" in row and "在途" not in row
     # back in the maker's stock, it may be shipped again
     assert ship(chain.maker, chain.world.other_dealer.organization, [old.frame_no]).status_code == 201
 
@@ -444,4 +448,6 @@ def test_the_shipping_page_reads_a_fixed_number_of_queries_however_many_shipment
     with django_assert_max_num_queries(queries):
         html = client.get("/dealer/shipments/").content.decode()
     assert html.count('data-testid="sent-shipment"') == 4
+    sent = html.split('data-testid="sent"')[1]
+    assert sent.count("共 2 件") == sent.count("在途 2 件") == 4
     assert html.count('data-testid="in-transit-shipment"') == 4

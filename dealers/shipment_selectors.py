@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from core.models import User
 from core.scoping import scoped
@@ -20,6 +20,22 @@ def shipments_visible_to(user: User) -> QuerySet[Shipment]:
     return scoped(
         Shipment.objects.select_related("sender", "receiver").prefetch_related(Prefetch("items", queryset=items)),
         user,
+    )
+
+
+def shipments_sent_by(user: User) -> QuerySet[Shipment]:
+    """What the user's organization sent, newest first, each with its items counted in SQL (`item_count`,
+    `in_transit_count`, `refused_count`) rather than read: a shipment may hold thousands."""
+    in_transit = Q(items__received_at__isnull=True, items__receipt__isnull=True)
+    refused = Q(items__received_at__isnull=True, items__receipt__isnull=False)
+    return (
+        scoped(Shipment.objects.filter(sender_id=user.organization_id).select_related("receiver"), user)
+        .annotate(
+            item_count=Count("items"),
+            in_transit_count=Count("items", filter=in_transit),
+            refused_count=Count("items", filter=refused),
+        )
+        .order_by("-shipped_at", "-pk")
     )
 
 

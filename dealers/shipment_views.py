@@ -175,8 +175,7 @@ def shipment_list(request):
                 return redirect(submit_once(request, ship))
             except DomainError as error:
                 form.add_domain_error(error, refs=frame_nos + serials)
-    sent = selectors.shipments_visible_to(user).filter(sender=org).order_by("-shipped_at", "-pk")
-    page = page_of(request, sent, PAGE_SIZE)
+    page = page_of(request, selectors.shipments_sent_by(user), PAGE_SIZE)
     return render(
         request,
         "dealers/shipments.html",
@@ -193,12 +192,11 @@ def shipment_list(request):
 
 
 def _summary(shipment) -> dict:
-    statuses = [selectors.item_status(item) for item in shipment.items.all()]
     return {
         "shipment": shipment,
-        "items": len(statuses),
-        "in_transit": statuses.count(selectors.IN_TRANSIT),
-        "refused": statuses.count(selectors.REFUSED),
+        "items": shipment.item_count,
+        "in_transit": shipment.in_transit_count,
+        "refused": shipment.refused_count,
     }
 
 

@@ -11,6 +11,7 @@ import logging
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.db.models.functions import Left
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,7 +22,8 @@ from alerts.rules import REGISTRY
 from core.models import Organization, OrganizationKind, Region
 from reports import cockpit, risk, selectors, svg
 from reports.maps import region_map_source
-from reports.models import AlertDay, ColourThreshold, EnterpriseGrade, MonthlyReport, RegionColour
+from reports.models import ColourThreshold, EnterpriseGrade, MonthlyReport, RegionColour
+from reports.rollups import ALERTS
 from reports.selectors import OPEN_STATUSES, Scope
 
 log = logging.getLogger(__name__)
@@ -46,16 +48,18 @@ def _by_district(scope: Scope, first: dt.date, last: dt.date, rules: list[str]) 
         cursor.execute(
             f"""SELECT left(region_code, %s), sum(raised), sum(dispatched_within_sla), sum(closed),
                        sum(closed_within_sla)
-                FROM {AlertDay._meta.db_table}
+                FROM {ALERTS.name}
                 WHERE region_code LIKE %s AND day >= %s AND day <= %s AND rule = ANY(%s) GROUP BY 1""",
             [length, scope.prefix + "%", first, last, rules],
         )
         found = {row[0]: [int(v or 0) for v in row[1:]] for row in cursor.fetchall()}
-    overdue: dict[str, int] = {}
-    for region_code in (
-        cockpit.overdue_alerts(scope, timezone.now()).filter(rule__in=rules).values_list("region_code", flat=True)
-    ):
-        overdue[region_code[:length]] = overdue.get(region_code[:length], 0) + 1
+    overdue = dict(  # counted per district in the database: a city can have thousands overdue
+        cockpit.overdue_alerts(scope, timezone.now())
+        .filter(rule__in=rules)
+        .order_by()
+        .values_list(Left("region_code", length))
+        .annotate(n=Count("pk"))
+    )
     rows = []
     for child in children:
         raised, dispatched, closed, within = found.get(child.prefix, [0, 0, 0, 0])

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.models import Notice
-from reports import monthly, selectors
+from reports import cockpit, monthly, selectors
 from reports.models import MonthlyReport
 from reports.risk import risk_grade_all
 from tests.conftest import api_client
@@ -181,3 +181,5 @@ def test_the_report_reads_as_many_queries_whatever_the_number_of_enterprises(
     assert len(ranked) == monthly.TOP_ENTERPRISES and all(row["grade"] is not None for row in ranked)
     order = [(row["grade"].grade != "risk", -row["grade"].score) for row in ranked]
     assert order == sorted(order)  # risk first, then by score
+    overdue = {row["region_code"]: row["overdue_now"] for row in content["loop_by_district"]}
+    assert overdue["371402"] == cockpit.overdue_alerts(scope, timezone.now()).count() >= 2 * monthly.TOP_ENTERPRISES

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import InvalidInput
+from core.api.errors import query_invalid
 from feeds.models import Feed
 from feeds.selectors import MAX_PAGE_SIZE, PAGE_SIZE, cursor_of, feed_page
 
@@ -58,9 +58,7 @@ class FeedView(APIView):
     def get(self, request, name):
         query = FeedQuery(data=request.query_params)
         if not query.is_valid():
-            raise InvalidInput(
-                _("A parameter is invalid."), fields={k: [str(e) for e in v] for k, v in query.errors.items()}
-            )
+            raise query_invalid(query, _("A parameter is invalid."))
         values = query.validated_data
         page = feed_page(request.user, name, after=values.get("after"), limit=values.get("page_size", PAGE_SIZE))
         cursor = cursor_of(page)

@@ -10,9 +10,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.errors import query_invalid
 from core.api.idempotency import idempotent
 from core.client_ip import client_ip
-from core.errors import InvalidInput
 from vehicles import stolen
 from vehicles.api.record import Named
 from vehicles.models import StolenReport, Vehicle
@@ -67,9 +67,7 @@ def report_out(report: StolenReport, frame_no: str) -> dict:
 def _valid(serializer_class, data) -> dict:
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
-        raise InvalidInput(
-            _("Some fields are invalid."), fields={k: [str(e) for e in v] for k, v in serializer.errors.items()}
-        )
+        raise query_invalid(serializer, _("Some fields are invalid."))
     return serializer.validated_data
 
 

@@ -61,7 +61,7 @@ def _tile_figures(scope: Scope, month: dt.date) -> dict:
     """The figures of a month the tiles compare, as selectors.summary has them, without the rest of the summary
     (its districts and enforcement: some ten queries more): last month's, beside the page's summary of this
     month."""
-    first, last = month, min(selectors.month_last_day(month), timezone.localdate())
+    first, last = month, selectors.month_so_far(month)
     return {
         **selectors.month_figures(scope, month),
         "median_event_to_alert_s": selectors.median_seconds(scope.prefix, first, last, "event_to_alert_s", scope.rules),
@@ -74,7 +74,7 @@ def kpis(scope: Scope, month: dt.date, summary: dict) -> list[Kpi]:
     now = timezone.now()
     last_month = (month - dt.timedelta(days=1)).replace(day=1)
     this, before = summary, _tile_figures(scope, last_month)
-    month_end = min(selectors.month_last_day(month), timezone.localdate())
+    month_end = selectors.month_so_far(month)
     return [
         Kpi(
             "registered",

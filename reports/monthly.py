@@ -88,7 +88,7 @@ def report_content(scope: Scope, month: dt.date) -> dict:
     districts = _by_district(scope, first, last, over_standard_rules)
     loop = _by_district(scope, first, last, list(scope.rules))
     now = timezone.now()
-    trend_first = (month - dt.timedelta(days=334)).replace(day=1)
+    trend_first = selectors.year_before(month)
     ranked = cockpit.enterprises_of(scope, limit=TOP_ENTERPRISES, graded_only=True)
     enterprise_loop = (
         Alert.objects.filter(region_code__startswith=scope.prefix, rule__in=scope.rules, created_at__date__gte=first)

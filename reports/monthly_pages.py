@@ -18,19 +18,11 @@ from core.pages import page_of
 from core.submissions import form_token_of, submission_claim, submission_done
 from reports import monthly, selectors
 from reports.models import MonthlyReport
-
-
-def _scope(request, region_code: str | None):
-    try:
-        return selectors.report_scope(request.user, region_code)
-    except NotFound:
-        raise Http404 from None
-    except DomainError:
-        raise Http404 from None
+from reports.views import scope_or_404
 
 
 def _report(request, region_code: str, month: str) -> MonthlyReport:
-    _scope(request, region_code)
+    scope_or_404(request, region_code)
     try:
         first = dt.datetime.strptime(month, "%Y-%m").date()
     except ValueError:
@@ -51,7 +43,7 @@ def _may_generate(user) -> bool:
 @login_required
 def archive(request):
     """GET /reports/monthly/: the jurisdiction's reports, newest first; a regulator (re)generates a month."""
-    scope = _scope(request, request.GET.get("region") or None)
+    scope = scope_or_404(request, request.GET.get("region") or None)
     error = None
     if request.method == "POST":
         if not _may_generate(request.user):
@@ -90,7 +82,7 @@ def progress(request, pk: int):
     report = MonthlyReport.objects.filter(pk=pk).first()
     if report is None:
         raise Http404
-    _scope(request, report.region_code)
+    scope_or_404(request, report.region_code)
     return render(request, "reports/_report_row.html", {"report": report})
 
 

@@ -94,6 +94,16 @@ def month_last_day(first: dt.date) -> dt.date:
     return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
+def month_so_far(first: dt.date) -> dt.date:
+    """The last day of the month that counts: its last day, or today in the month under way."""
+    return min(month_last_day(first), timezone.localdate())
+
+
+def year_before(month: dt.date) -> dt.date:
+    """The first of the 12 months that end with `month` (a trend's default span)."""
+    return (month - dt.timedelta(days=334)).replace(day=1)
+
+
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     months, month = [], first
     while month <= last:
@@ -211,7 +221,7 @@ def children_of(scope: Scope, first: dt.date, last: dt.date) -> list[dict]:
 def month_figures(scope: Scope, month: dt.date) -> dict:
     """The chain's and the alerts' figures of a month (up to now for the current one): the first part of the
     summary, three queries, for what compares a month with another (the monthly report's headline)."""
-    first, last = month, min(month_last_day(month), timezone.localdate())
+    first, last = month, month_so_far(month)
     chain = chain_figures(scope.prefix, first, last)
     alerts = alert_figures(scope.prefix, first, last, scope.rules)
     return {
@@ -232,7 +242,7 @@ def month_figures(scope: Scope, month: dt.date) -> dict:
 def summary(scope: Scope, month: dt.date) -> dict:
     """API.md `GET /reports/summary/`: the jurisdiction's figures of a month (up to now for the current one); the
     enforcement figures are counted from the supervision records themselves (supervision.enforcement)."""
-    first, last = month, min(month_last_day(month), timezone.localdate())
+    first, last = month, month_so_far(month)
     return {
         **month_figures(scope, month),
         "median_event_to_alert_s": median_seconds(scope.prefix, first, last, "event_to_alert_s", scope.rules),
@@ -245,7 +255,7 @@ def summary(scope: Scope, month: dt.date) -> dict:
 def trend_range(first_value: str | None, last_value: str | None) -> tuple[dt.date, dt.date]:
     """from/to as months; none: the 12 months up to this one. At most 36 months."""
     last = month_parse(last_value, "to")
-    first = month_parse(first_value, "from") if first_value else (last - dt.timedelta(days=334)).replace(day=1)
+    first = month_parse(first_value, "from") if first_value else year_before(last)
     if first > last:
         message = _("The first month comes after the last.")
         raise InvalidInput(message, code="invalid_range", fields={"from": [message]})

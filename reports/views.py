@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from alerts.presentation import rule_name, sla_of
-from core.errors import DomainError, NotFound
+from core.errors import DomainError
 from core.models import ENTERPRISE_KINDS, Organization, Region
 from core.replica import reading_from_replica
 from dealers.models import Sale
@@ -33,10 +33,11 @@ RECENT = 10
 ENTERPRISES_LISTED = 50
 
 
-def _scope(request, region_code: str | None):
+def scope_or_404(request, region_code: str | None):
+    """The viewer's report scope at `region_code` (None: its own region); a page outside it does not exist."""
     try:
         return selectors.report_scope(request.user, region_code)
-    except (NotFound, DomainError):
+    except DomainError:  # NotFound among them
         raise Http404 from None
 
 
@@ -111,13 +112,13 @@ def _charts(region: Region, summary: dict, trend: list[dict], mix: dict[str, int
 @login_required
 def dashboard(request):
     """GET /dashboard/?region=&month=: the cockpit of a region (the viewer's own by default)."""
-    scope = _scope(request, request.GET.get("region") or None)
+    scope = scope_or_404(request, request.GET.get("region") or None)
     month = _month(request)
-    first, last = month, min(selectors.month_last_day(month), timezone.localdate())
+    first, last = month, selectors.month_so_far(month)
     now = timezone.now()
     with reading_from_replica():
         summary = selectors.summary(scope, month)
-        trend = selectors.trend(scope, (month - dt.timedelta(days=334)).replace(day=1), month)
+        trend = selectors.trend(scope, selectors.year_before(month), month)
         mix = cockpit.alert_mix(scope, first, last)
         kpis = cockpit.kpis(scope, month, summary)
         overdue = list(cockpit.overdue_alerts(scope, now).select_related("organization")[: cockpit.OVERDUE_LISTED])
@@ -153,7 +154,7 @@ def enterprise(request, pk: int):
     org = Organization.objects.select_related("region").filter(pk=pk, kind__in=ENTERPRISE_KINDS).first()
     if org is None:
         raise Http404
-    scope = _scope(request, org.region_id)
+    scope = scope_or_404(request, org.region_id)
     month = _month(request)
     with reading_from_replica():
         figures = cockpit.enterprise_figures(org, month, selectors.month_last_day(month))

@@ -48,6 +48,13 @@ def test_keys_belong_to_their_caller(world):
     first = api_client(world.superuser).post(URL, _body(1), format="json", HTTP_IDEMPOTENCY_KEY="shared")
     second = api_client(world.dealer).post(URL, _body(3), format="json", HTTP_IDEMPOTENCY_KEY="shared")
     assert first.status_code == second.status_code == 201
+    # The second caller's key is its own: its request is carried out, not answered with the first one's record.
+    assert "Idempotent-Replayed" not in second
+    assert second.json()["name"] == "幂等车行3" and second.json()["id"] != first.json()["id"]
+    assert set(Organization.objects.filter(name__in=["幂等车行1", "幂等车行3"]).values_list("name", flat=True)) == {
+        "幂等车行1",
+        "幂等车行3",
+    }
 
 
 def test_a_refused_request_stores_no_key_so_a_corrected_retry_goes_through(world):

@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/reference.md", platform_views.api_reference, name="api-reference"),
+    path("api/api-additions.md", platform_views.api_additions, name="api-additions"),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("vehicles.api.urls")),

@@ -101,7 +101,17 @@ def csrf_failure(request, reason: str = ""):
 @cache_control(max_age=3600, public=True)
 def api_reference(request):
     """docs/api.md, the API reference in words (the OpenAPI schema holds the fields), served as it is written."""
-    text = (settings.BASE_DIR / "docs" / "api.md").read_text(encoding="utf-8")
+    return _markdown("api.md")
+
+
+@cache_control(max_age=3600, public=True)
+def api_additions(request):
+    """docs/api-additions.md (the feeds' records), beside the reference that links to it."""
+    return _markdown("api-additions.md")
+
+
+def _markdown(name: str) -> HttpResponse:
+    text = (settings.BASE_DIR / "docs" / name).read_text(encoding="utf-8")
     return HttpResponse(text, content_type="text/markdown; charset=utf-8")
 
 

@@ -1,4 +1,5 @@
-"""GET /api/v1/feeds/{name}/?after=<cursor>: a department's data feed (docs/api.md "Department data feeds")."""
+"""GET /api/v1/feeds/{name}/?after=<cursor>: a department's data feed (docs/api.md "Department data feeds"; each
+kind's record: docs/api-additions.md)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ class FeedEntryOut(serializers.Serializer):
     region_code = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     recorded_at = serializers.DateTimeField()
-    record = serializers.DictField(help_text="the fields of the record, by feed and kind (docs/api.md)")
+    record = serializers.DictField(help_text="the fields of the record, by feed and kind (/api/api-additions.md)")
 
 
 class FeedPageOut(serializers.Serializer):

@@ -52,6 +52,12 @@ def test_the_api_reference_is_served_linked_from_swagger_and_names_every_endpoin
     assert response.status_code == 200 and response["Content-Type"].startswith("text/markdown")
     text = response.content.decode()
     assert text == (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text(encoding="utf-8")
+    # The feeds' records are on the page it links to, served beside it.
+    assert "(api-additions.md#department-data-feeds)" in text
+    additions = Client().get("/api/api-additions.md")
+    assert additions.status_code == 200 and additions["Content-Type"].startswith("text/markdown")
+    for feed in ("`police`", "`environment`", "`fire`", "`housing`"):
+        assert feed in additions.content.decode()
     schema = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert "/api/reference.md" in schema["info"]["description"]
     unnamed = []

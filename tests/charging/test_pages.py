@@ -4,10 +4,13 @@ one cabinet's alarms; the operator's cabinets and swaps. Outsiders see nothing o
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.alerts.conftest import drain
+from tests.charging.conftest import station
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +45,28 @@ def test_the_fire_department_sees_its_regions_cabinets_on_the_map_with_their_ala
     assert f'data-code="{cabinets.station.code}" data-alarms="1"' in html
     assert cabinets.other_station.code not in html  # another city's cabinet
     assert "德州市换电柜" in html and "近 30 天报警" in html  # in Chinese
+
+
+def test_the_map_colours_each_district_by_its_cabinets_alarms_in_the_same_queries_for_any_number_of_cabinets(
+    alarmed,
+):
+    """德城区 has the cabinet with one alarm in 30 days (yellow); 陵城区 has no cabinet (no colour). The page reads
+    districts, cabinets and alarm counts in a fixed number of queries, however many cabinets the city has."""
+    cabinets, _hot = alarmed
+    with CaptureQueriesContext(connection) as few:
+        html = _page(cabinets.fire, "/charging/cabinets/").content.decode()
+    district = html[html.index('<tr data-code="371402">') :]
+    district = district[: district.index("</tr>")]
+    assert 'data-colour="yellow"' in district and '<td class="number">1</td>' in district
+    empty = html[html.index('<tr data-code="371403">') :]
+    assert 'data-colour=""' in empty[: empty.index("</tr>")]
+
+    for n in range(25):
+        station(cabinets.operator, f"DZ-DC-{n + 100}", "371402", f"新湖大街{n}号换电柜")
+    with CaptureQueriesContext(connection) as many:
+        html = _page(cabinets.fire, "/charging/cabinets/").content.decode()
+    assert 'data-code="DZ-DC-100"' in html
+    assert len(many.captured_queries) == len(few.captured_queries)
 
 
 def test_the_cabinet_list_filters_and_exports(alarmed):

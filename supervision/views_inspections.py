@@ -5,11 +5,9 @@ results and actions (CSV/XLSX), and the enforcement table as a bureau reports it
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from decimal import Decimal
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from alerts.models import RuleCode
 from alerts.presentation import rule_name
 from alerts.selectors import alerts_visible_to
+from alerts.views import desk_page
 from core.errors import Conflict, DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind, Region, region_prefix
@@ -40,19 +39,7 @@ PHONE_PAGE_SIZE = 30
 MAX_DISTRICTS = 30  # the enforcement table's columns, one per district below the region
 
 regulator_page = pages_for(OrganizationKind.REGULATOR)  # a market regulator in good standing; anyone else: 404
-
-
-def desk_page(view):
-    """The enforcement figures: regulators, departments (read-only, like the cockpit) and the platform."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user, org = request.user, request.user.organization
-        if not (user.is_superuser or (org is not None and org.is_active and (org.is_regulator or org.is_department))):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
+# The enforcement figures: regulators, departments (read-only, like the cockpit) and the platform: alerts' desk_page.
 
 
 def _task(request, pk) -> InspectionTask:

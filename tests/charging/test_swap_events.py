@@ -4,6 +4,8 @@ batteries' ledgers as a `swapped` event, the chains still verifying; outsiders r
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import AlertRequest
@@ -160,6 +162,23 @@ def test_a_full_batch_of_5000_is_accepted(cabinets):
     for battery in pool:
         battery.refresh_from_db()
         assert battery.ledger_seq == 1 + 500 and chain_verify(battery).valid
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(cabinets):
+    """The fast path (charging/swaps.py): stations, swaps recorded before, locks, models, COPY and one UPDATE per
+    head table, the alert requests: a batch of 40 swaps with alarms, an unknown battery and a bike's battery is
+    written in as many statements as a batch of 2."""
+    _vehicle, fitted = cabinets.bike()
+    counted = []
+    for size in (2, 40):
+        pool = cabinets.pool(size)
+        items = [cabinets.item(pool[n], pool[n - 1], alarm="smoke" if n % 3 == 0 else "none") for n in range(size)]
+        items.append(cabinets.item(f"ZZ99000000{size:02d}", fitted))
+        with CaptureQueriesContext(connection) as queries:
+            assert cabinets.send(items).json() == {"accepted": size + 1, "rejected": []}
+        counted.append(len(queries.captured_queries))
+    assert counted[0] == counted[1]
+    assert SwapEvent.objects.exclude(alarm="none").count() == 1 + 14
 
 
 def test_only_a_charging_operator_reports_swaps(cabinets):

@@ -219,6 +219,11 @@ def test_the_enterprise_page_shows_its_own_credit_record(chain, record):
     html = page.content.decode()
     assert html.count('data-testid="credit-row"') == 4 and 'data-count="4"' in html
     assert "¥5,000.00" in html
+    as_csv = _logged_in(chain.world.dealer).get("/work/credit/?export=csv")
+    assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(b"".join(as_csv.streaming_content).decode("utf-8-sig"))))
+    assert [line[2] for line in table[1:]] == ["STOCK_MISMATCH", "fine", "SAMPLING_FAILED", "order_correction"]
+    assert table[2][4] == "5000.00" and "销售未登记车辆" in table[2][3]
     other = _logged_in(chain.world.other_dealer).get("/work/credit/").content.decode()
     assert other.count('data-testid="credit-row"') == 1  # its own fine only
     assert _logged_in(chain.world.district_regulator).get("/work/credit/").status_code == 404

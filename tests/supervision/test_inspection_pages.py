@@ -4,6 +4,7 @@ fields; the plans and the work ledger (filters, XLSX) on the desk. Outsiders are
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -264,7 +265,12 @@ def test_the_work_ledger_filters_and_exports_the_tasks_results_and_actions(deale
     assert values[0] == dealer_task.pk and values[3] == town.world.dealer.organization.name
     assert "3,000.00" in values[12] and values[13] == "3000.00" and values[11] == 1
     assert len(row) == 16
-    assert client.get("/work/ledger/?export=csv").status_code == 200
+    as_csv = client.get("/work/ledger/?export=csv")
+    assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(b"".join(as_csv.streaming_content).decode("utf-8-sig"))))
+    assert len(table) == total + 1 and all(len(line) == 16 for line in table)  # every task of the ledger
+    done_row = next(line for line in table[1:] if line[0] == str(dealer_task.pk))
+    assert done_row[3] == town.world.dealer.organization.name and done_row[13] == "3000.00"
 
     # Another district's ledger does not have it; enterprises have no ledger.
     other = login(town.world.other_district_regulator).get("/work/ledger/").content.decode()

@@ -5,7 +5,9 @@ outsiders neither start, remedy nor see it."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -283,8 +285,12 @@ def test_the_regulator_starts_a_recall_on_the_page_and_follows_it(chain, units):
     assert 'data-region="371402" data-affected="3" data-remedied="0"' in page
     listing = client.get("/work/recalls/").content.decode()
     assert f'data-recall="{recall.pk}"' in listing
-    csv = client.get(f"/work/recalls/{recall.pk}/?export=csv")
-    assert "371402" in b"".join(csv.streaming_content).decode("utf-8-sig")
+    listed = client.get("/work/recalls/?export=csv")
+    assert listed.status_code == 200 and listed["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(b"".join(listed.streaming_content).decode("utf-8-sig"))))
+    assert len(table) == 2 and table[1][2] == chain.model.code and table[1][6:8] == ["4", "0"]
+    per_district = client.get(f"/work/recalls/{recall.pk}/?export=csv")
+    assert "371402" in b"".join(per_district.streaming_content).decode("utf-8-sig")
     # A wrong model code: said next to the field, what was typed kept, nothing started.
     token = _token(client.get("/work/recalls/new/").content.decode())
     refused = client.post("/work/recalls/new/", {**data, "form_token": token, "model": "NO-SUCH"})

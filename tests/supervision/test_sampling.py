@@ -5,11 +5,13 @@ jurisdiction and the enterprise itself read the batches; outsiders neither recor
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from alerts.models import Alert, AlertRequest, RuleCode
 from catalog.models import BatteryModel, Chemistry
@@ -255,7 +257,11 @@ def test_the_regulator_records_a_failed_batch_on_the_page_and_finds_it_in_the_li
     assert 'data-batch="PAGE-1"' in page and 'data-count="1"' in page
     csv = client.get("/work/sampling/?export=csv")
     assert csv.status_code == 200 and "PAGE-1" in b"".join(csv.streaming_content).decode("utf-8-sig")
-    assert client.get("/work/sampling/?export=xlsx").status_code == 200
+    xlsx = client.get("/work/sampling/?export=xlsx")
+    assert xlsx.status_code == 200
+    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.values)
+    assert len(rows) == 2 and rows[1][1] == chain.maker.organization.name
+    assert (rows[1][6], rows[1][8], rows[1][9]) == ("PAGE-1", "最高车速、制动性能", "LAB-9")
     assert 'data-count="0"' in client.get("/work/sampling/?result=pass").content.decode()
 
 

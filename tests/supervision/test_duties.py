@@ -422,6 +422,8 @@ def test_the_administrator_edits_a_checklist_one_item_per_line_and_only_reads_re
     template.refresh_from_db()
     assert template.items == ["消防器材完好", "当日销售已登记"]
     assert client.post(url, {"organization_kind": "dealer", "kind": "daily", "items": "a\na"}).status_code == 200
+    template.refresh_from_db()
+    assert template.items == ["消防器材完好", "当日销售已登记"]  # an item twice is refused, the checklist kept
 
     record = DutyRecord.objects.get()
     page = client.get(f"/admin/supervision/dutyrecord/{record.pk}/change/")

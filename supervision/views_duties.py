@@ -138,7 +138,6 @@ def duty_ledger(request):
             "page": page,
             "rows": [{"record": r, "not_in_order": _not_in_order(r)} for r in page.object_list],
             "missing": [{"period": period, "label": DutyKind(period.kind).label} for period in missing],
-            "missing_from": first or today - dt.timedelta(days=MISSING_DAYS),
             "standing": [{"title": TITLES[s.kind], "s": s} for s in duty_standing(org, today)],
             "query": query_without(request, "filed"),
             "filtered": bool(kind or first or last),

@@ -141,7 +141,6 @@ def task_detail(request, pk: int):
     context = {
         "task": task,
         "status": task_status(task, now),
-        "days_left": _days_left(task, now),
         "form": form if task.status == InspectionTask.Status.OPEN else None,
         "token": form_token_of(request),
         "max_photos": MAX_PHOTOS,

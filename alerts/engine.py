@@ -358,8 +358,8 @@ def drain_alert_requests(limit: int = BATCH) -> int:
         return 0
     frame_nos = {r.frame_no for r in requests if r.frame_no}
     serials = {r.battery_serial for r in requests if r.battery_serial}
-    vehicles = {v.frame_no: v.pk for v in Vehicle.objects.filter(frame_no__in=frame_nos)}
-    batteries = {b.serial: b.pk for b in Battery.objects.filter(serial__in=serials)}
+    vehicles = dict(Vehicle.objects.filter(frame_no__in=frame_nos).values_list("frame_no", "pk"))
+    batteries = dict(Battery.objects.filter(serial__in=serials).values_list("serial", "pk"))
     open_alerts = _open_alerts_for(requests)
     repeats: dict[tuple, list[AlertRequest]] = {}
     first_of: dict[tuple, str] = {}  # subject → dedup key of the alert this batch raises for it

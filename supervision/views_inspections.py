@@ -27,7 +27,7 @@ from core.models import OrganizationKind, Region, region_prefix
 from core.pages import page_of, pages_for, query_without
 from core.replica import reading_from_replica
 from core.submissions import form_token_of, submit_once
-from reports.selectors import report_scope
+from reports.selectors import month_so_far, report_scope
 from supervision import inspections
 from supervision.enforcement import FIGURES, enforcement_figures, enforcement_range
 from supervision.inspection_forms import LedgerFilterForm, PlanForm, ResultForm
@@ -356,8 +356,7 @@ def _enforcement_range(request) -> tuple[dt.date, dt.date]:
     try:
         if month and not (request.GET.get("from") or request.GET.get("to")):
             first = dt.date.fromisoformat(f"{month}-01")
-            last = min((first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1), timezone.localdate())
-            return enforcement_range(first.isoformat(), max(first, last).isoformat())
+            return enforcement_range(first.isoformat(), max(first, month_so_far(first)).isoformat())
         return enforcement_range(request.GET.get("from"), request.GET.get("to"))
     except (DomainError, ValueError):
         messages.error(request, _("Write the days as YYYY-MM-DD, the first before the last."))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -208,6 +209,18 @@ def alerts_escalate(now: dt.datetime | None = None) -> int:
     return count
 
 
+# A sweep raises at most this many alerts a run; the next run takes the next ones, since each leaves out what
+# it has already raised (an alert's dedup_key is unique, so the lookup is an index probe).
+SWEEP_LIMIT = 1000
+
+
+def _not_raised(key_prefix: str, id_field: str = "pk") -> Exists:
+    """No alert yet with the dedup_key `key_prefix` + the row's `id_field`: the sweeps' once-per-finding filter,
+    written in SQL so that the findings already raised do not take the places of new ones under SWEEP_LIMIT."""
+    key = Concat(Value(key_prefix), Cast(OuterRef(id_field), CharField()), output_field=CharField())
+    return ~Exists(Alert.objects.filter(dedup_key=key))
+
+
 def stock_reconcile() -> int:
     """STOCK_MISMATCH for bikes sold or held by a dealer that never passed its incoming inspection."""
     from alerts.engine import Source, raise_findings
@@ -217,29 +230,33 @@ def stock_reconcile() -> int:
     received = LifecycleEvent.objects.filter(
         vehicle=OuterRef("pk"), type=EventType.RECEIVED, organization_id=OuterRef("dealer_or_holder")
     )
-    from django.db.models.functions import Coalesce
-
+    reason = Case(
+        When(status="registered", then=Value("sold_but_never_received")),
+        default=Value("held_but_never_received"),
+        output_field=CharField(),
+    )
+    key = Concat(Value("STOCK_MISMATCH:"), F("reason"), Value(":"), Cast("pk", CharField()), output_field=CharField())
     suspects = (
         Vehicle.objects.filter(status__in=["in_stock", "registered"])
-        .annotate(dealer_or_holder=Coalesce("dealer_id", "holder_id"))
-        .exclude(dealer_or_holder__isnull=True)
+        .filter(Q(dealer__kind="dealer") | Q(dealer__isnull=True, holder__kind="dealer"))
+        .annotate(dealer_or_holder=Coalesce("dealer_id", "holder_id"), reason=reason)
+        .annotate(key=key)
         .filter(~Exists(received))
-        .select_related("dealer", "holder")[:1000]
+        .filter(~Exists(Alert.objects.filter(dedup_key=OuterRef("key"))))
+        .select_related("dealer", "holder")
+        .order_by("pk")[:SWEEP_LIMIT]
     )
     findings = []
     for vehicle in suspects:
         outlet = vehicle.dealer or vehicle.holder
-        if outlet is None or outlet.kind != "dealer":
-            continue
-        reason = "sold_but_never_received" if vehicle.status == "registered" else "held_but_never_received"
         findings.append(
             (
                 Source(timezone.now()),
                 Finding(
                     rule=RuleCode.STOCK_MISMATCH,
-                    dedup_key=f"STOCK_MISMATCH:{reason}:{vehicle.pk}",
+                    dedup_key=vehicle.key,
                     region_code=outlet.region_id,
-                    evidence={"reason": reason, "dealer": outlet.pk},
+                    evidence={"reason": vehicle.reason, "dealer": outlet.pk},
                     vehicle_id=vehicle.pk,
                     frame_no=vehicle.frame_no,
                     organization_id=outlet.pk,
@@ -264,8 +281,9 @@ def removed_batteries_sweep(now: dt.datetime | None = None) -> int:
     last_removed = Fitment.objects.filter(battery=OuterRef("pk"), removed_at__lt=cutoff)
     stale = (
         Battery.objects.filter(status="removed", holder__kind="repair_shop")
-        .filter(Exists(last_removed))
-        .select_related("holder")[:1000]
+        .filter(Exists(last_removed), _not_raised("STOCK_MISMATCH:not_handed_over:"))
+        .select_related("holder")
+        .order_by("pk")[:SWEEP_LIMIT]
     )
     findings = [
         (
@@ -296,8 +314,9 @@ def traded_in_bikes_sweep(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     stale = (
         TradeIn.objects.filter(handed_over_at__isnull=True, traded_at__lt=now - dt.timedelta(days=HANDOVER_DAYS))
+        .filter(_not_raised("STOCK_MISMATCH:trade_in_not_handed_over:", "old_vehicle_id"))
         .select_related("dealer", "old_vehicle")
-        .order_by("traded_at")[:1000]
+        .order_by("traded_at", "pk")[:SWEEP_LIMIT]
     )
     findings = [
         (

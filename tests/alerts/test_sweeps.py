@@ -30,6 +30,16 @@ def test_stock_reconciliation_finds_bikes_that_skipped_incoming_inspection(chain
     assert stock_reconcile() == 0  # once per finding
 
 
+def test_a_sweep_past_its_limit_raises_the_rest_on_its_next_runs(chain, monkeypatch):
+    """The findings already raised do not take the places of new ones: with a limit of one a run, three bikes that
+    skipped their incoming inspection are raised over three runs, and a fourth run finds nothing new."""
+    monkeypatch.setattr("alerts.services.SWEEP_LIMIT", 1)
+    dealer = chain.world.dealer
+    smuggled = {chain.in_stock(dealer)[0].frame_no for _ in range(3)}
+    assert [stock_reconcile() for _ in range(4)] == [1, 1, 1, 0]
+    assert set(Alert.objects.filter(rule="STOCK_MISMATCH").values_list("frame_no", flat=True)) == smuggled
+
+
 def test_batteries_removed_more_than_30_days_ago_and_still_at_the_shop_raise_an_alert(chain, settings, tmp_path):
     from tests.repairs.conftest import Workshop, repair_shop
 
@@ -60,3 +70,31 @@ def test_batteries_removed_more_than_30_days_ago_and_still_at_the_shop_raise_an_
         "removed_battery_not_handed_over",
     )
     assert removed_batteries_sweep() == 0
+
+
+def test_the_battery_sweep_past_its_limit_raises_the_rest_on_its_next_run(chain, settings, tmp_path, monkeypatch):
+    from tests.repairs.conftest import Workshop, repair_shop
+
+    settings.MEDIA_ROOT = tmp_path
+    monkeypatch.setattr("alerts.services.SWEEP_LIMIT", 1)
+    workshop = Workshop(chain=chain, shop=repair_shop("371402"), other_shop=repair_shop("371403"))
+    removed = set()
+    for _ in range(2):
+        bike, (battery,) = workshop.bike()
+        response = api_client(workshop.shop).post(
+            "/api/v1/repairs/",
+            {
+                "frame_no": bike.frame_no,
+                "vehicle_code": bike.code,
+                "kind": "battery_replacement",
+                "removed_battery_serials": [battery.serial],
+                "fitted_battery_serials": [workshop.spare_battery().serial],
+                "performed_at": (timezone.now() - dt.timedelta(days=40)).isoformat(),
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.json()
+        removed.add(battery.serial)
+    drain()
+    assert [removed_batteries_sweep() for _ in range(3)] == [1, 1, 0]
+    assert set(Alert.objects.filter(rule="STOCK_MISMATCH").values_list("battery_serial", flat=True)) == removed

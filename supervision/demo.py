@@ -211,8 +211,11 @@ def seed_inspections(orgs: dict[str, Organization], *, today: dt.date | None = N
         checklist=DEALER_CHECKLIST,
         due_days=20,
         now=_moment(last_month, 9),
+        seed=f"demo:{DEMO_PLANS[0]}",
     )
-    inspection_plan_draw(plan=monthly, now=_moment(today.replace(day=1), 1))  # beat's draw of this month
+    # Beat's draw of this month. The demo's draws have a seed of their own, so that every machine draws the same
+    # enterprises and the demo's story (its hazards, its map) is the same everywhere.
+    inspection_plan_draw(plan=monthly, now=_moment(today.replace(day=1), 1), seed=f"demo:{DEMO_PLANS[0]}")
     one_off, _ = inspection_plan_create(
         user=city,
         name=DEMO_PLANS[1],
@@ -224,6 +227,7 @@ def seed_inspections(orgs: dict[str, Organization], *, today: dt.date | None = N
         checklist=SHOP_CHECKLIST,
         due_days=10,
         now=_moment(today - dt.timedelta(days=12), 9),
+        seed=f"demo:{DEMO_PLANS[1]}",
     )
     done = 0
     rounds = [

@@ -47,9 +47,10 @@ _ORG = Organization._meta.db_table
 _GRADE = EnterpriseGrade._meta.db_table
 
 # One statement: the candidates (kinds, region subtree, active), risk enterprises first when the plan is weighted,
-# then in the order of a keyed hash of the seed and the enterprise's id, which is a random permutation that the
-# seed fixes. Nothing is drawn when the period already has tasks of this plan, so a re-run of the period never adds
-# to it, even after the grades or the enterprises changed; the unique (plan, organization, period) is the backstop.
+# then in the order of a keyed hash of the seed and the enterprise's credit code (its identity everywhere, unlike
+# its row id), which is a random permutation that the seed fixes. Nothing is drawn when the period already has
+# tasks of this plan, so a re-run of the period never adds to it, even after the grades or the enterprises changed;
+# the unique (plan, organization, period) is the backstop.
 _DRAW = f"""
 INSERT INTO {_TASK} (plan_id, organization_id, region_code, period, status, due_at, created_at,
                      findings, hazards_found, note)
@@ -58,16 +59,17 @@ FROM {_ORG} o
 LEFT JOIN {_GRADE} g ON g.organization_id = o.id AND g.current
 WHERE o.kind = ANY(%(kinds)s) AND o.region_id LIKE %(prefix)s AND o.status = %(active)s
   AND NOT EXISTS (SELECT 1 FROM {_TASK} t WHERE t.plan_id = %(plan)s::bigint AND t.period = %(period)s::varchar)
-ORDER BY CASE WHEN %(weighted)s AND g.grade = %(risk)s THEN 0 ELSE 1 END, md5(%(seed)s || ':' || o.id::text), o.id
+ORDER BY CASE WHEN %(weighted)s AND g.grade = %(risk)s THEN 0 ELSE 1 END, md5(%(seed)s || ':' || o.uscc), o.id
 LIMIT %(limit)s
 ON CONFLICT (plan_id, organization_id, period) DO NOTHING
 """
 
 
 @transaction.atomic
-def inspection_plan_draw(*, plan: InspectionPlan, now: dt.datetime | None = None) -> int:
+def inspection_plan_draw(*, plan: InspectionPlan, now: dt.datetime | None = None, seed: str | None = None) -> int:
     """Draw the plan's enterprises of the period `now` falls in (one task each); returns how many tasks were made:
-    0 when this period was drawn already (or has nobody to draw)."""
+    0 when this period was drawn already (or has nobody to draw). `seed`, with the period, replaces the secret seed
+    (draw_seed) where the same draw must come out on every machine: the demo's."""
     now = now or timezone.now()
     # One draw of a plan at a time: a second waits here, then finds the period drawn.
     plan = InspectionPlan.objects.select_for_update().get(pk=plan.pk)
@@ -89,7 +91,7 @@ def inspection_plan_draw(*, plan: InspectionPlan, now: dt.datetime | None = None
                 "active": Organization.Status.ACTIVE,
                 "weighted": plan.risk_weighted,
                 "risk": EnterpriseGrade.Grade.RISK,
-                "seed": draw_seed(plan.pk, period.code),
+                "seed": draw_seed(plan.pk, period.code) if seed is None else f"{seed}:{period.code}",
                 "limit": plan.sample_size,  # NULL: LIMIT ALL
             },
         )

@@ -82,9 +82,10 @@ def inspection_plan_create(
     due_days: int,
     risk_weighted: bool = False,
     now: dt.datetime | None = None,
+    seed: str | None = None,
 ) -> tuple[InspectionPlan, int]:
     """Make a plan in the regulator's jurisdiction and draw its current period at once. `sample_size` None draws
-    every enterprise. Returns the plan and how many tasks the draw made."""
+    every enterprise. Returns the plan and how many tasks the draw made. `seed`: see inspection_plan_draw."""
     regulator = regulator_of(user)
     now = now or timezone.now()
     errors: dict[str, list[str]] = {}
@@ -130,7 +131,7 @@ def inspection_plan_create(
     # deadlines follow from it.
     InspectionPlan.objects.filter(pk=plan.pk).update(created_at=now)
     plan.created_at = now
-    return plan, inspection_plan_draw(plan=plan, now=now)
+    return plan, inspection_plan_draw(plan=plan, now=now, seed=seed)
 
 
 # ── A task's result ─────────────────────────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from alerts.models import Alert, AlertRequest, RuleCode
 from alerts.services import alert_transition
-from core.models import OrganizationKind
+from core.models import Organization, OrganizationKind
 from supervision.draw import draw_seed, inspection_plan_draw, inspection_plans_draw_due
 from supervision.models import EnforcementAction, InspectionPlan, InspectionTask
 from supervision.tasks import inspections_draw
@@ -215,6 +216,19 @@ def test_the_draw_is_random_but_the_same_period_draws_the_same_again(town):
     # The seed is the platform's secret with the plan and the period: nobody can tell in advance.
     assert draw_seed(plan.pk, week_of(some)) != draw_seed(plan.pk, week_of(weeks[18]))
     assert settings.SECRET_KEY not in draw_seed(plan.pk, week_of(some))
+
+
+def test_a_draw_with_a_seed_of_its_own_is_the_same_on_every_machine(town, settings):
+    """The demo's draws: the same seed and period draw the same enterprises whatever the platform's secret and the
+    row ids, because the order comes from the seed, the period and each enterprise's credit code alone."""
+    settings.SECRET_KEY = "this machine's own secret"
+    plan, _ = make_plan(town.regulator, sample={"size": 3})
+    week = week_of(timezone.localdate())
+    InspectionTask.objects.filter(plan=plan).delete()
+    inspection_plan_draw(plan=plan, now=moment(timezone.localdate()), seed="demo")
+    candidates = Organization.objects.filter(kind="dealer", region_id="371402", status="active")
+    by_code = sorted(candidates, key=lambda o: hashlib.md5(f"demo:{week}:{o.uscc}".encode()).hexdigest())
+    assert drawn(plan, week) == {o.pk for o in by_code[:3]}
 
 
 def test_beat_runs_the_draw_every_hour_and_the_task_takes_a_frozen_clock(town, eager_in_test_transaction):

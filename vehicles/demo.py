@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -69,7 +70,7 @@ def _battery_model(maker, code, name, chemistry, volts, ah, ccc=True) -> Battery
             "chemistry": chemistry,
             "nominal_voltage_v": Decimal(volts),
             "capacity_ah": Decimal(ah),
-            "ccc_cert_no": f"2025011{abs(hash(code)) % 10**6:06d}" if ccc else "",
+            "ccc_cert_no": f"2025011{zlib.crc32(code.encode()) % 10**6:06d}" if ccc else "",
             "ccc_valid_until": dt.date(2030, 10, 31) if ccc else None,
         },
     )
@@ -83,7 +84,7 @@ def _vehicle_model(maker, code, name, standard, batteries, *, speed=25, mass=54,
             "name": name,
             "maker": maker,
             "standard": Standard.objects.get(code=standard),
-            "ccc_cert_no": f"2024011{abs(hash(code)) % 10**6:06d}",
+            "ccc_cert_no": f"2024011{zlib.crc32(code.encode()) % 10**6:06d}",
             "ccc_valid_until": valid,
             "max_speed_kmh": Decimal(speed),
             "mass_kg": Decimal(mass),

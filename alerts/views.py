@@ -4,8 +4,6 @@ own alerts on a phone. Every step goes through `alerts.services.alert_transition
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -38,7 +36,7 @@ from alerts.rules import REGISTRY
 from core.audit import unmask_audited_once
 from core.errors import DomainError, NotFound
 from core.exports import csv_response, xlsx_response
-from core.pages import page_of, query_without
+from core.pages import at_desk, page_of, query_without
 from core.personal_data import decrypt
 from core.replica import reading_from_replica
 from core.submissions import form_token_new, form_token_of, submission_claim, submission_done
@@ -50,27 +48,9 @@ STATUS_LABELS = dict(Alert.Status.choices)
 # Who sees which page
 
 
-def at_desk(user) -> bool:
-    """Regulators and departments work at a desk (the inbox); the platform administrator sees everything."""
-    org = user.organization
-    return user.is_superuser or (org is not None and org.is_active and (org.is_regulator or org.is_department))
-
-
 def in_enterprise(user) -> bool:
     org = user.organization
     return org is not None and org.is_active and org.is_enterprise
-
-
-def desk_page(view):
-    """Regulators, departments and the platform; anyone else is told nothing exists here (404)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not at_desk(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return login_required(wrapper)
 
 
 def allowed_actions(user, alert: Alert) -> list[str]:

@@ -29,11 +29,11 @@ from alerts.models import (
     Severity,
 )
 from alerts.presentation import local_text, region_names, rule_name, sla_of
-from alerts.views import at_desk, desk_page, in_enterprise
+from alerts.views import in_enterprise
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import Organization, Region, region_prefix
-from core.pages import page_of, query_without
+from core.pages import at_desk, desk_page, page_of, query_without
 from core.replica import reading_from_replica
 from core.submissions import form_token_new, submission_claim, submission_done
 

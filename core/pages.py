@@ -30,6 +30,25 @@ def pages_for(*kinds: str):
     return decorate
 
 
+def at_desk(user) -> bool:
+    """Regulators and departments work at a desk (desktop pages, the alert inbox, the figures); the platform
+    administrator sees everything."""
+    org = user.organization
+    return user.is_superuser or (org is not None and org.is_active and (org.is_regulator or org.is_department))
+
+
+def desk_page(view):
+    """A view decorator: logged in and at a desk (at_desk); anyone else is told nothing exists here (404)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not at_desk(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
 def query_without(request, *names: str) -> str:
     """The page's query string for its links, without the page number, the export switch and `names`."""
     query = request.GET.copy()

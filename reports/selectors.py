@@ -17,6 +17,7 @@ from alerts.models import Alert, DepartmentSubscription
 from alerts.rules import REGISTRY
 from core.errors import InvalidInput, NotFound
 from core.models import Region, User
+from core.pages import at_desk
 from core.scoping import in_jurisdiction
 from reports.models import AlertDay, RegionDay, RegionGrade
 from reports.rollups import ALERTS, REGION, STATUS_COLUMNS
@@ -46,8 +47,7 @@ def report_scope(user: User, region_code: str | None) -> Scope:
     """The region of these figures, or 404 when it is outside the caller's jurisdiction (enterprises have none).
     No code: the caller's own region."""
     org = user.organization
-    reads_figures = user.is_superuser or (org is not None and org.is_active and (org.is_regulator or org.is_department))
-    if not reads_figures:
+    if not at_desk(user):
         raise NotFound(_("No such region, or not one you may see."))
     code = (region_code or "").strip() or (org.region_id if org is not None else "")
     if not code:

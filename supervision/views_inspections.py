@@ -20,11 +20,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from alerts.models import RuleCode
 from alerts.presentation import rule_name
 from alerts.selectors import alerts_visible_to
-from alerts.views import desk_page
 from core.errors import Conflict, DomainError
 from core.exports import csv_response, xlsx_response
 from core.models import OrganizationKind, Region, region_prefix
-from core.pages import page_of, pages_for, query_without
+from core.pages import desk_page, page_of, pages_for, query_without
 from core.replica import reading_from_replica
 from core.submissions import form_token_of, submit_once
 from reports.selectors import month_so_far, report_scope

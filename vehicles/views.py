@@ -23,7 +23,7 @@ from core.client_ip import client_ip
 from core.errors import InvalidInput, NotFound
 from core.exports import csv_response
 from core.models import OrganizationKind, Region
-from core.pages import page_of
+from core.pages import at_desk, page_of
 from core.personal_data import clean_id_number, clean_phone
 from core.submissions import form_token_of
 from dealers.forms import CounterForm
@@ -53,11 +53,6 @@ CLUE_LABELS = {
 def _may_search(user) -> bool:
     org = user.organization
     return user.is_superuser or (org is not None and org.kind in SEARCH_KINDS and org.is_active)
-
-
-def _desktop(user) -> bool:
-    org = user.organization
-    return user.is_superuser or (org is not None and (org.is_regulator or org.is_department))
 
 
 def _region_names(codes) -> dict[str, str]:
@@ -224,7 +219,7 @@ def dossier(request, frame_no: str):
         request,
         "vehicles/dossier.html",
         {
-            "layout": "desktop" if _desktop(user) else "phone",
+            "layout": "desktop" if at_desk(user) else "phone",
             "vehicle": vehicle,
             "model": model,
             "ccc_valid": model.ccc_valid_on(today),
@@ -256,7 +251,7 @@ def dossier(request, frame_no: str):
 def repair_record(request, pk: int):
     """A repair as the regulator reads it from an alert's evidence: what was done, by which shop, the batteries,
     the measured figures, the flags in words and the photos. Read-only; another jurisdiction's repair is 404."""
-    if not _desktop(request.user):
+    if not at_desk(request.user):
         raise Http404
     try:
         repair = repair_visible(request.user, pk)

@@ -23,6 +23,7 @@ from alerts.webhooks import MAX_ATTEMPTS, SIGNATURE_HEADER, error_label
 from core.client_ip import client_ip
 from core.errors import DomainError, NotFound
 from core.exports import csv_response
+from core.forms import domain_error_place
 from core.models import DEPARTMENT_KINDS
 from core.pages import page_of, pages_for, query_without
 from core.submissions import TOKEN_FIELD, form_token_new, form_token_of, form_token_valid, submit_once
@@ -51,14 +52,7 @@ class SubscriptionForm(forms.Form):
         return cleaned
 
     def add_domain_error(self, error: DomainError) -> None:
-        placed = False
-        for name, details in (error.fields or {}).items():
-            if name in self.fields:
-                for detail in details if isinstance(details, list | tuple) else [details]:
-                    self.add_error(name, str(detail))
-                placed = True
-        if not placed:
-            self.add_error(None, error.message)
+        domain_error_place(self, error)
 
 
 def _subscription_or_404(request, pk: int):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.errors import DomainError
+from core.forms import domain_error_place
 from core.models import ENTERPRISE_KINDS, OrganizationKind
 from core.submissions import form_token_valid
 from supervision.inspections import (
@@ -213,14 +214,7 @@ class PlanForm(_Once):
         }
 
     def add_domain_error(self, error: DomainError) -> None:
-        placed = False
-        for key, details in (error.fields or {}).items():
-            name = self.field_map.get(key, key)
-            if name in self.fields:
-                self.add_error(name, [str(d) for d in details])
-                placed = True
-        if not placed:
-            self.add_error(None, error.message)
+        domain_error_place(self, error, self.field_map)
 
 
 class LedgerFilterForm(forms.Form):

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog.models import BatteryModel, VehicleModel
 from core.errors import DomainError
 from core.exports import csv_response
+from core.forms import domain_error_place
 from core.models import OrganizationKind
 from core.pages import page_of, pages_for, query_without
 from core.submissions import form_token_new, form_token_of, submit_once
 from supervision import recalls
 from supervision.models import Recall
-from supervision.views_sampling import place_domain_error
 
 K = OrganizationKind
 follower_page = pages_for(K.REGULATOR, K.MANUFACTURER, K.BATTERY_MAKER)
@@ -126,7 +126,7 @@ def recall_new(request):
 
                 return redirect(submit_once(request, start))
             except DomainError as error:
-                place_domain_error(form, error)
+                domain_error_place(form, error)
     else:
         form = RecallForm()
     context = {"form": form, "token": form_token_of(request), "models": _own_models(user.organization)}

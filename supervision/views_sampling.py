@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import DomainError
 from core.exports import csv_response, xlsx_response
+from core.forms import domain_error_place
 from core.models import ENTERPRISE_KINDS, Organization, OrganizationKind
 from core.pages import page_of, pages_for, query_without
 from core.replica import reading_from_replica
@@ -24,19 +25,6 @@ from supervision.models import ModelKind, SamplingBatch
 
 regulator_page = pages_for(OrganizationKind.REGULATOR)
 ANY = [("", gettext_lazy("any"))]
-
-
-def place_domain_error(form: forms.Form, error: DomainError, field_map: dict[str, str] | None = None) -> None:
-    """A service's refusal beside the field it is about (its `fields`), else above the form."""
-    placed = False
-    for key, details in (error.fields or {}).items():
-        name = (field_map or {}).get(key, key)
-        if name in form.fields:
-            texts = [str(d) for d in (details if isinstance(details, list | tuple) else [details])]
-            form.add_error(name, texts or [error.message])
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
 
 
 class SamplingForm(forms.Form):
@@ -117,7 +105,7 @@ def sampling_new(request):
 
                 return redirect(submit_once(request, record))
             except DomainError as error:
-                place_domain_error(form, error)
+                domain_error_place(form, error)
     else:
         form = SamplingForm(
             initial={"sampled_at": timezone.localdate(), "result": SamplingBatch.Result.PASS}, enterprises=enterprises

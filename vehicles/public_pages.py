@@ -28,6 +28,7 @@ from alerts.forms import PHOTO_TYPES
 from alerts.models import ComplaintCategory
 from core.client_ip import client_ip
 from core.errors import DomainError
+from core.forms import domain_error_place
 from core.submissions import form_token_of, form_token_valid, submission_claim, submission_done
 from vehicles.models import PublicScan
 from vehicles.public import QR_CACHE_SECONDS, public_record, record_display, scan_log_unknown, text_storable
@@ -102,14 +103,7 @@ class ComplaintForm(forms.Form):
         return cleaned
 
     def add_domain_error(self, error: DomainError) -> None:
-        placed = False
-        for field, messages in (error.fields or {}).items():
-            if field in self.fields:
-                for message in messages if isinstance(messages, list | tuple) else [messages]:
-                    self.add_error(field, str(message))
-                placed = True
-        if not placed:
-            self.add_error(None, error.message)
+        domain_error_place(self, error)
 
 
 def _complaint_context(request, form: ComplaintForm | None = None) -> dict:

@@ -39,25 +39,11 @@ def _test_settings(settings):
     cache.clear()
 
 
-_DATABASE_FIXTURES = {
-    "db",
-    "transactional_db",
-    "django_db_reset_sequences",
-    "django_db_serialized_rollback",
-    "live_server",
-}
-
-
 @pytest.fixture(autouse=True)
-def _reference_data(request, django_db_blocker):
+def _reference_data(django_db_setup, django_db_blocker):
     """Transactional tests (live server, worker processes) end with a flush that also empties the tables that
     data migrations filled (regions, standards, the reference data of the risk grading and of the duties); put
-    them back before the next test, whatever fixtures it uses. A test without the database (the embedded servers,
-    the launcher) is left alone: it may run in a session where no test database was set up."""
-    if request.node.get_closest_marker("django_db") is None and not _DATABASE_FIXTURES & set(request.fixturenames):
-        yield
-        return
-    request.getfixturevalue("django_db_setup")
+    them back before the next test, whatever fixtures it uses."""
     with django_db_blocker.unblock():
         if not Region.objects.exists():
             load_regions(Region)

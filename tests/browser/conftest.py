@@ -28,8 +28,11 @@ def chromium():
         if os.environ.get("CI"):
             pytest.fail(f"Chromium not found at {CHROMIUM}; CI installs Debian's chromium package")
         pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (page.set_default_timeout below): a page answering slowly on a loaded
+    # machine is not a failure, a page that never shows the verdict still is.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
